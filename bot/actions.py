@@ -1,0 +1,54 @@
+"""Button action payloads: short, versioned, validated.
+
+A payload is `1:<kind>[:<arg>...]`, well under Telegram's 64-byte callback_data
+and Discord's 100-character custom_id. Anything that does not decode to a known
+action is treated as an expired button and records nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+VERSION = "1"
+MAX_PAYLOAD = 60
+
+# kind -> regex for its arguments (joined by ':')
+_KINDS: dict[str, re.Pattern[str]] = {
+    "s": re.compile(r"(?:[0-9]|10)"),  # daily score 0..10
+    "c": re.compile(r"(?:y|n)(?::(?:[0-9]|10))?"),  # consent yes/no, optional pending score
+    "d": re.compile(r"y|n"),  # delete confirm / cancel
+    "f": re.compile(r"[a-z_]{2,20}"),  # red-flag screen option code
+    "r": re.compile(r"done|snooze|skip"),  # core-work reminder buttons
+    "k": re.compile(r"[0-9]{1,12}:(?:[0-9]|10)"),  # club post: club id, score
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """A decoded button press."""
+
+    kind: str
+    args: tuple[str, ...]
+
+
+def encode(kind: str, *args: object) -> str:
+    """Build a payload for a button; raises ValueError on anything we would not accept back."""
+    payload = ":".join([VERSION, kind, *(str(a) for a in args)])
+    if decode(payload) is None:
+        raise ValueError(f"not a valid action: {payload!r}")
+    return payload
+
+
+def decode(payload: str | None) -> Action | None:
+    """Decode and validate a payload; None for forged, stale or malformed ones."""
+    if not payload or len(payload) > MAX_PAYLOAD:
+        return None
+    parts = payload.split(":")
+    if len(parts) < 2 or parts[0] != VERSION:
+        return None
+    kind, args = parts[1], ":".join(parts[2:])
+    pattern = _KINDS.get(kind)
+    if pattern is None or not pattern.fullmatch(args):
+        return None
+    return Action(kind, tuple(parts[2:]))
