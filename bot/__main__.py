@@ -1,0 +1,123 @@
+"""The command line: `si-checkin console | run | db upgrade` (also `python -m bot ...`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from bot import parsing
+from bot.clock import Clock, ManualClock, SystemClock
+from bot.logs import setup_logging
+from bot.settings import Settings
+
+log = logging.getLogger("si-checkin")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="si-checkin", description=__doc__)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("console", help="chat with the bot in this terminal (SQLite by default)")
+    c.add_argument(
+        "--user", default="you", help="who is talking (different names, different people)"
+    )
+    c.add_argument("--tz", help="preset your time zone (IANA name, city or +HH:MM)")
+    c.add_argument("--db", help="SQLite file path or database URL (default: the data directory)")
+    c.add_argument(
+        "--clock",
+        help="start a simulated clock at this ISO instant, e.g. "
+        "2026-03-28T06:00+01:00 (then /advance 1d moves it)",
+    )
+    sub.add_parser("run", help="serve Telegram and/or Discord (set TELEGRAM_TOKEN / DISCORD_TOKEN)")
+    d = sub.add_parser("db", help="database maintenance")
+    d.add_argument("action", choices=["upgrade", "current"])
+    d.add_argument("--db", help="SQLite file path or database URL")
+    return p
+
+
+def _settings(db: str | None) -> Settings:
+    settings = Settings()
+    if db:
+        url = db if "://" in db else f"sqlite+aiosqlite:///{Path(db).expanduser().resolve()}"
+        settings = settings.model_copy(
+            update={"database_url": Settings(database_url=url).database_url}
+        )
+    return settings
+
+
+def _clock(spec: str | None) -> Clock:
+    if not spec:
+        return SystemClock()
+    start = datetime.fromisoformat(spec)
+    if start.tzinfo is None:
+        raise SystemExit("--clock needs a UTC offset, e.g. 2026-03-28T06:00+01:00")
+    return ManualClock(start)
+
+
+async def _console(args: argparse.Namespace, settings: Settings) -> int:
+    from adapters.console import ConsoleAdapter
+    from bot.app import open_app
+
+    if args.tz and parsing.parse_timezone(args.tz) is None:
+        print(
+            f"Unknown time zone {args.tz!r}: try Europe/Berlin, Berlin or +02:00.", file=sys.stderr
+        )
+        return 2
+    app = await open_app(settings, _clock(args.clock))
+    try:
+        console = ConsoleAdapter(app.engine, args.user, settings.data_dir / "files", tz=args.tz)
+        try:
+            from scheduler.runtime import attach_console
+        except ImportError:
+            pass
+        else:
+            await attach_console(app, console)
+        return await console.run()
+    finally:
+        await app.close()
+
+
+async def _run(settings: Settings) -> int:
+    try:
+        from bot.serve import serve
+    except ImportError:
+        print("No platform adapters are installed in this build.", file=sys.stderr)
+        return 2
+    return await serve(settings)
+
+
+async def _db(action: str, settings: Settings) -> int:
+    from bot.store.db import current_revision, make_engine, upgrade
+
+    engine = make_engine(settings.resolved_database_url())
+    try:
+        if action == "upgrade":
+            await upgrade(engine)
+        print(f"database at revision {await current_revision(engine)}")
+    finally:
+        await engine.dispose()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `si-checkin` command."""
+    args = _parser().parse_args(argv)
+    settings = _settings(getattr(args, "db", None))
+    secrets = [s.get_secret_value() for s in (settings.telegram_token, settings.discord_token) if s]
+    # The console's stdout is the conversation; keep logs to warnings on stderr there.
+    setup_logging("WARNING" if args.cmd == "console" else settings.log_level, secrets)
+    try:
+        if args.cmd == "console":
+            return asyncio.run(_console(args, settings))
+        if args.cmd == "run":
+            return asyncio.run(_run(settings))
+        return asyncio.run(_db(args.action, settings))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

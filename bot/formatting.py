@@ -1,0 +1,66 @@
+"""Plain-text building blocks every reply shares: scores, days, sparklines, keyboards, splitting."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from bot import actions
+from bot.events import Button
+
+SPARK = "▁▂▃▄▅▆▇█"
+SCORE_ROW = 6  # a phone keyboard fits six buttons a row
+
+
+def score(value: int) -> str:
+    """A score as people write it: 4/10."""
+    return f"{value}/10"
+
+
+def day(d: date, today: date | None = None) -> str:
+    """A date as a short, friendly label: 'today', 'yesterday', 'Thu 19 Nov'."""
+    if today is not None:
+        if d == today:
+            return "today"
+        if (today - d).days == 1:
+            return "yesterday"
+    return f"{d:%a} {d.day} {d:%b}"
+
+
+def sparkline(values: Iterable[int | None]) -> str:
+    """0-10 scores as a one-line bar chart; a missing day is a middle dot."""
+    out = []
+    for v in values:
+        out.append(
+            "·" if v is None else SPARK[min(len(SPARK) - 1, round(v * (len(SPARK) - 1) / 10))]
+        )
+    return "".join(out)
+
+
+def score_keyboard(
+    kind: str = "s", prefix: tuple[object, ...] = ()
+) -> tuple[tuple[Button, ...], ...]:
+    """Buttons 0-10 in rows of at most six: the one place the score keyboard is built."""
+    buttons = [Button(str(n), actions.encode(kind, *prefix, n)) for n in range(11)]
+    return tuple(tuple(buttons[i : i + SCORE_ROW]) for i in range(0, len(buttons), SCORE_ROW))
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Split a long message at paragraph, line or word boundaries so each part fits `limit`."""
+    if len(text) <= limit:
+        return [text]
+    parts: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        cut = -1
+        for sep in ("\n\n", "\n", " "):
+            cut = rest.rfind(sep, 0, limit)
+            if cut > 0:
+                break
+        if cut <= 0:
+            cut = limit
+        parts.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        parts.append(rest)
+    return parts

@@ -1,0 +1,292 @@
+"""What the trend means, in words: escalations, the red-flag screen, routines, exercises, chart."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, timedelta
+
+from bot import actions, formatting, trends
+from bot.actions import Action
+from bot.chart import ChartData, render_history
+from bot.engine import Ctx
+from bot.events import Attachment, Button, Reply
+from bot.parsing import Command
+from bot.store import repo
+from bot.trends import Announcement, Assessment, HistoryView, RunScore, Tier
+from content import loader
+
+LOOKBACK_DAYS = 60  # enough for weekly rules and the 30-day chart; the first week is added apart
+CHART_DAYS = 30
+STRENGTH_WEEKS = 6
+
+
+async def history_view(ctx: Ctx, today: date) -> HistoryView:
+    """Everything the rules need about the person, read once."""
+    assert ctx.person is not None
+    pid = ctx.person.id
+    since = today - timedelta(days=LOOKBACK_DAYS)
+    daily = await repo.daily_scores(ctx.session, pid, since)
+    first = await repo.first_day(ctx.session, pid)
+    if first is not None and first < since:
+        # "No improvement on the first week's baseline" needs the very first scores too.
+        first_week = await repo.daily_scores(ctx.session, pid, first)
+        for d in sorted(first_week)[: trends.BASELINE_WINDOW]:
+            daily.setdefault(d, first_week[d])
+    runs = [RunScore(d, s, p) for d, s, p in await repo.run_scores(ctx.session, pid, since)]
+    symptoms = await repo.symptoms_since(ctx.session, pid, today - timedelta(days=1))
+    announced = [
+        Announcement(d, Tier[t.upper()])
+        for d, t in await repo.escalations_since(ctx.session, pid, since)
+    ]
+    return HistoryView(daily=daily, runs=runs, symptoms=symptoms, announcements=announced)
+
+
+def tier_message(ctx: Ctx, result: Assessment) -> str:
+    """The announcement: advice first (unhedged for emergencies), then why, then the caveat."""
+    notice = ctx.content.tiers[result.tier.key]
+    parts = [f"{notice.title}. {notice.advice}"]
+    if result.hop_tender:
+        sf = ctx.content.messages.sacral_stress_fracture
+        parts.append(f"{sf.title}. {sf.advice}")
+    if result.reasons:
+        parts.append("Why: " + " ".join(r if r.endswith(".") else r + "." for r in result.reasons))
+    if result.own_rule:
+        parts.append(ctx.content.messages.rule_of_thumb_note)
+    if result.tier is Tier.PROFESSIONAL:
+        parts.append("Send /export for a file of your history to take along.")
+    if result.offer_return_to_run:
+        offer = ctx.content.messages.return_to_run_offer
+        parts.append(f"{offer.title} {offer.advice} Send /today for today's routine.")
+    parts.append(ctx.content.messages.disclaimer)
+    return "\n\n".join(parts)
+
+
+async def _announce(ctx: Ctx, day: date, result: Assessment) -> Reply:
+    assert ctx.person is not None
+    await repo.add_escalation(
+        ctx.session, ctx.person.id, day, result.tier.key, " ".join(result.reasons), ctx.now
+    )
+    await ctx.commit()
+    return Reply(tier_message(ctx, result), private=True, meta={"tier": result.tier.key})
+
+
+async def after_score(ctx: Ctx, day: date, confirmation: Reply) -> list[Reply]:
+    """After a score is stored: confirm, then announce a tier and/or offer the red-flag screen."""
+    if day != ctx.today:
+        return [confirmation]  # a backfilled day does not speak for today
+    view = await history_view(ctx, day)
+    result = trends.assess(view, day)
+    replies = [confirmation]
+    extra: list[str] = []
+    if result.building_baseline and day in view.daily:
+        have = sum(1 for d in view.daily if d < day)
+        extra.append(
+            f"Building your baseline: {max(0, trends.MIN_SCORES - have)} more daily "
+            "score(s) and I can compare each day with your usual."
+        )
+    if extra:
+        replies[0] = Reply(confirmation.text + " " + " ".join(extra), private=True)
+    if result.announce and result.tier > Tier.NONE:
+        announcement = await _announce(ctx, day, result)
+        if result.tier >= Tier.URGENT:
+            replies.insert(0, announcement)  # get-help advice comes before anything else
+        else:
+            replies.append(announcement)
+    if result.ask_screen and not view.symptoms.get(day):
+        replies += screen(ctx, reason=_screen_reason(view.daily, day))
+    return replies
+
+
+def _screen_reason(daily: dict[date, int], day: date) -> str:
+    score = daily.get(day)
+    if score is not None and score >= trends.HIGH_SCORE:
+        return f"{formatting.score(score)} is high."
+    return "Your score went up."
+
+
+def screen(ctx: Ctx, *, reason: str = "", mentioned: frozenset[str] = frozenset()) -> list[Reply]:
+    """The red-flag screen as buttons (tap, not type)."""
+    intro = "A quick safety check: do you have any of these? Tap any that apply."
+    if mentioned:
+        intro = "You mentioned something I should check. " + intro
+    elif reason:
+        intro = f"{reason} {intro}"
+    rows = [(Button(s.label, actions.encode("f", s.code)),) for s in trends.SYMPTOMS]
+    rows.append((Button(trends.NONE_OF_THESE_LABEL, actions.encode("f", trends.NONE_OF_THESE)),))
+    return [Reply(intro, buttons=tuple(rows), private=True, meta={"screen": "1"})]
+
+
+async def on_symptom(ctx: Ctx, action: Action) -> list[Reply]:
+    """A red-flag screen answer: record once, then advise at once if it is a red flag."""
+    if ctx.person is None:
+        return ctx.engine.consent_prompt(ctx, None)
+    code = action.args[0]
+    today = ctx.today
+    if code != trends.NONE_OF_THESE and trends.symptom(code) is None:
+        return [Reply("This button has expired. Send /symptoms for a fresh list.")]
+    added = await repo.add_symptom(ctx.session, ctx.person.id, today, code, ctx.now)
+    await ctx.commit()
+    if code == trends.NONE_OF_THESE:
+        text = (
+            "Thanks, none of the warning signs: noted. If anything changes, tell me or send "
+            "/symptoms."
+        )
+        return [Reply(text if added else "Already noted: none of these.", private=True)]
+    result = trends.assess(await history_view(ctx, today), today)
+    label = trends.symptom(code).label  # type: ignore[union-attr]
+    if result.tier >= Tier.EMERGENCY or result.announce:
+        # Red flags are repeated every time they are reported: safety over de-duplication.
+        return [await _announce(ctx, today, result)]
+    note = "Noted" if added else "Already noted"
+    return [
+        Reply(
+            f"{note}: {label}. {ctx.content.tiers[result.tier.key].advice}"
+            if result.tier > Tier.NONE
+            else f"{note}: {label}.",
+            private=True,
+        )
+    ]
+
+
+async def cmd_symptoms(ctx: Ctx, _: Command) -> list[Reply]:
+    """The red-flag screen on demand."""
+    return screen(ctx)
+
+
+async def current_tier(ctx: Ctx) -> Tier:
+    """Today's tier: today's assessment, or a tier announced in the last 3 days if higher."""
+    today = ctx.today
+    view = await history_view(ctx, today)
+    tier = trends.assess(view, today).tier
+    recent = [a.tier for a in view.announcements if (today - a.day).days < trends.DEDUP_DAYS]
+    # Improving is good news, not a constraint on training: it never lowers a routine.
+    return max([tier, *recent])
+
+
+def strength_week(start: date | None, today: date) -> int | None:
+    """Week 1-6 of the strength block, or None when not started or finished."""
+    if start is None:
+        return None
+    week = (today - start).days // 7 + 1
+    return week if 1 <= week <= STRENGTH_WEEKS else None
+
+
+async def cmd_today(ctx: Ctx, _: Command) -> list[Reply]:
+    """Today's 10-15 minute routine, adapted to the current tier."""
+    assert ctx.person is not None
+    tier = await current_tier(ctx)
+    week = strength_week(ctx.person.strength_started, ctx.today)
+    routine = loader.routine_for(ctx.content, ctx.today, tier.key, week)
+    return [
+        Reply(
+            routine.text(), private=True, buttons=((Button("Done", actions.encode("r", "done")),),)
+        )
+    ]
+
+
+async def cmd_exercises(ctx: Ctx, _: Command) -> list[Reply]:
+    """The exercise library, one line each."""
+    return [Reply(loader.format_library(ctx.content) + "\n\nSend /exercise NAME for the how-to.")]
+
+
+async def cmd_exercise(ctx: Ctx, command: Command) -> list[Reply]:
+    """One exercise, fuzzy-matched by name; unknown names get the three closest."""
+    if not command.raw_args:
+        return [Reply("Which one? For example /exercise bird dog. /exercises lists them all.")]
+    ex = loader.find_exercise(ctx.content, command.raw_args)
+    if ex is None:
+        close = loader.closest_exercises(ctx.content, command.raw_args, 3)
+        return [Reply(f"I don't know that exercise. Closest: {', '.join(close)}.")]
+    return [Reply(loader.format_exercise(ex))]
+
+
+async def cmd_strength(ctx: Ctx, command: Command) -> list[Reply]:
+    """Start the 6-week strength block, or show this week's session."""
+    assert ctx.person is not None
+    today = ctx.today
+    arg = command.raw_args.lower()
+    if arg in ("stop", "off"):
+        ctx.person.strength_started = None
+        await ctx.commit()
+        return [Reply("Strength block stopped. Send /strength to start again.")]
+    week = strength_week(ctx.person.strength_started, today)
+    if week is None or arg in ("restart", "start"):
+        if week is not None and arg != "restart":
+            pass
+        else:
+            if await current_tier(ctx) >= Tier.PROFESSIONAL:
+                return [
+                    Reply(
+                        "Not now: with your recent scores, get checked by a physio or "
+                        "doctor before you start loading. Send /today for gentle work."
+                    )
+                ]
+            ctx.person.strength_started = today
+            await ctx.commit()
+            week = 1
+    text = loader.strength_week_text(ctx.content, week)
+    return [
+        Reply(
+            f"Strength block, week {week} of {STRENGTH_WEEKS}.\n\n{text}\n\n"
+            "Add load only if your pain rules allow (send /strength stop to end it).",
+            private=True,
+        )
+    ]
+
+
+async def on_routine_button(ctx: Ctx, action: Action) -> list[Reply]:
+    """Core-work buttons: Done and Skip are recorded per local day; snooze is the scheduler's."""
+    if ctx.person is None:
+        return ctx.engine.consent_prompt(ctx, None)
+    kind = {"done": "core_done", "skip": "core_skipped"}.get(action.args[0])
+    if kind is None:
+        return await ctx.engine.snooze(ctx)
+    added = await repo.set_activity(ctx.session, ctx.person.id, ctx.today, kind, ctx.now)
+    await ctx.commit()
+    if kind == "core_done":
+        return [
+            Reply(
+                "Nice work: core done for today." if added else "Already noted for today.",
+                private=True,
+            )
+        ]
+    return [Reply("Skipped for today. See you tomorrow.", private=True)]
+
+
+async def history_chart(ctx: Ctx) -> Attachment:
+    """The 30-day chart as a PNG (rendered off the event loop)."""
+    assert ctx.person is not None
+    today = ctx.today
+    since = today - timedelta(days=CHART_DAYS + 7)
+    pid = ctx.person.id
+    daily = await repo.daily_scores(ctx.session, pid, since)
+    runs = await repo.run_scores(ctx.session, pid, since)
+    escalations = await repo.escalations_since(ctx.session, pid, since)
+    core = await repo.activity_days(ctx.session, pid, "core_done", since)
+    base = {}
+    for i in range(CHART_DAYS):
+        d = today - timedelta(days=i)
+        b = trends.baseline(daily, d)
+        if b is not None:
+            base[d] = b
+    data = ChartData(
+        end=today,
+        daily={d: s for d, s in daily.items() if d <= today},
+        runs=[r for r in runs if r[0] <= today],
+        baseline=base,
+        escalations=[e for e in escalations if e[1] != "none"],
+        core_done=core,
+        days=CHART_DAYS,
+    )
+    png = await asyncio.to_thread(render_history, data)
+    return Attachment(f"si-checkin-history-{today.isoformat()}.png", png, "image/png")
+
+
+COMMANDS = {
+    "symptoms": cmd_symptoms,
+    "today": cmd_today,
+    "exercises": cmd_exercises,
+    "exercise": cmd_exercise,
+    "strength": cmd_strength,
+}
+ACTIONS = {"f": on_symptom, "r": on_routine_button}

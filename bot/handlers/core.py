@@ -1,0 +1,331 @@
+"""The walking skeleton's conversation: consent, scores, time zone, history, export, delete."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, timedelta
+
+from bot import actions, formatting, parsing, trends
+from bot.actions import Action
+from bot.commands import public_commands
+from bot.engine import Ctx
+from bot.events import Attachment, Button, ChatKind, Reply
+from bot.handlers import advice
+from bot.parsing import Command
+from bot.store import repo
+
+HISTORY_DAYS = 14
+ASK_SCORE = "How's your SI pain right now, from 0 (none) to 10 (worst imaginable)?"
+CONSENT_TEXT = (
+    "To keep your history I need to store your pain scores and your answers to my questions, "
+    "linked to your {platform} account. Only you see them: in groups I only ever show totals. "
+    "/export gives you a copy and /delete erases everything, any time. Is that OK?"
+)
+
+
+def ask_score() -> Reply:
+    """The check-in question with the 0-10 keyboard."""
+    return Reply(ASK_SCORE, buttons=formatting.score_keyboard(), private=True)
+
+
+def disclaimer(ctx: Ctx) -> str:
+    """The one-line 'what I am not', from the content library."""
+    return ctx.content.messages.disclaimer
+
+
+def consent_prompt(ctx: Ctx, pending: int | None) -> list[Reply]:
+    """Ask for consent; a score typed before consenting rides along in the button, not the DB."""
+    yes = actions.encode("c", "y", pending) if pending is not None else actions.encode("c", "y")
+    text = CONSENT_TEXT.format(platform=ctx.inc.platform.capitalize())
+    if pending is not None:
+        text = f"I'll record {formatting.score(pending)} as soon as you say yes. " + text
+    return [
+        Reply(
+            text,
+            buttons=((Button("I agree", yes), Button("No thanks", actions.encode("c", "n"))),),
+            private=True,
+        )
+    ]
+
+
+async def cmd_start(ctx: Ctx, _: Command) -> list[Reply]:
+    """Greet, say plainly what the bot is and is not, and ask for consent once."""
+    if ctx.person is not None:
+        return [
+            Reply(
+                "Welcome back. Send your pain score (0-10) any time, or /help for everything "
+                "I can do.",
+                buttons=formatting.score_keyboard(),
+            )
+        ]
+    hello = (
+        "Hi! I'm si-checkin. Every day I'll remind you to check in with a 0-10 pain score, do "
+        "your core work and mind your posture; I keep your history, read the trend and tell you "
+        "plainly when to ease off, see a physio or get help.\n\n" + disclaimer(ctx)
+    )
+    return [Reply(hello), *consent_prompt(ctx, None)]
+
+
+async def on_consent(ctx: Ctx, action: Action) -> list[Reply]:
+    """The consent buttons: create the person (and record a pending score) or store nothing."""
+    if action.args[0] == "n":
+        return [
+            Reply(
+                "No problem: I haven't stored anything. If you change your mind, send /start.",
+                private=True,
+            )
+        ]
+    if ctx.person is not None:
+        replies = [Reply("You're already set up.", private=True)]
+    else:
+        tz = (
+            ctx.inc.tz_hint if ctx.inc.tz_hint and parsing.parse_timezone(ctx.inc.tz_hint) else None
+        )
+        tz = parsing.parse_timezone(tz) if tz else ctx.settings.default_timezone
+        chat = ctx.inc.chat_id if ctx.inc.chat_kind is ChatKind.PRIVATE else ctx.inc.user_id
+        ctx.person = await repo.add_person(
+            ctx.session, ctx.inc.platform, ctx.inc.user_id, chat, tz, ctx.now
+        )
+        await ctx.engine.on_new_person(ctx)
+        await ctx.commit()
+        replies = [
+            Reply(
+                f"Thanks, you're set up. Your time zone is {ctx.person.tz}; if that's wrong, "
+                "set yours with /timezone (for example /timezone Berlin) so each score lands "
+                "on the right day.",
+                private=True,
+            )
+        ]
+    if len(action.args) > 1:
+        return replies + await record_score(ctx, int(action.args[1]), ctx.today, "daily", "chat")
+    return [*replies, ask_score()]
+
+
+async def record_score(ctx: Ctx, score: int, day: date, kind: str, source: str) -> list[Reply]:
+    """Store a score, commit, then confirm and add what the trend says."""
+    assert ctx.person is not None
+    previous = await repo.upsert_checkin(
+        ctx.session, ctx.person.id, day, kind, score, source, ctx.now
+    )
+    await ctx.commit()
+    when = formatting.day(day, ctx.today)
+    what = {"daily": "", "run_during": " during your run", "run_after": " after your run"}[kind]
+    if previous is None:
+        text = f"Recorded {formatting.score(score)}{what} for {when}."
+    elif previous == score:
+        text = f"Already had {formatting.score(score)}{what} for {when}; nothing changed."
+    else:
+        text = (
+            f"Updated {when}'s score{what} to {formatting.score(score)} "
+            f"(it was {formatting.score(previous)})."
+        )
+    return await advice.after_score(ctx, day, Reply(text, private=True))
+
+
+async def cmd_checkin(ctx: Ctx, command: Command) -> list[Reply]:
+    """/checkin shows the score buttons; /checkin 4 records directly."""
+    if not command.args:
+        return [ask_score()]
+    value = parsing.parse_score(command.raw_args)
+    if value is None:
+        return [Reply("Scores are a whole number from 0 to 10, for example /checkin 4.")]
+    return await record_score(ctx, value, ctx.today, "daily", "chat")
+
+
+async def on_score_button(ctx: Ctx, action: Action) -> list[Reply]:
+    """A tap on the 0-10 keyboard, recorded for whoever tapped."""
+    value = int(action.args[0])
+    if ctx.person is None:
+        return ctx.engine.consent_prompt(ctx, value)
+    return await record_score(ctx, value, ctx.today, "daily", "button")
+
+
+async def cmd_log(ctx: Ctx, command: Command) -> list[Reply]:
+    """/log SCORE [yesterday|YYYY-MM-DD]: backfill up to 14 days."""
+    usage = "Use /log SCORE [yesterday or YYYY-MM-DD], for example /log 5 yesterday."
+    if not command.args:
+        return [Reply(usage)]
+    value = parsing.parse_score(command.args[0])
+    if value is None:
+        return [Reply("Scores are a whole number from 0 to 10. " + usage)]
+    when = parsing.parse_log_date(" ".join(command.args[1:]) or None, ctx.today)
+    if isinstance(when, str):
+        return [Reply(when)]
+    refusal = parsing.check_backfill(when, ctx.today)
+    if refusal:
+        return [Reply(refusal)]
+    return await record_score(ctx, value, when, "daily", "log")
+
+
+async def cmd_run(ctx: Ctx, command: Command) -> list[Reply]:
+    """/run SCORE [during|after]: pain during or after today's run."""
+    usage = "Use /run SCORE [during or after], for example /run 3 after."
+    if not command.args:
+        return [Reply(usage)]
+    value = parsing.parse_score(command.args[0])
+    phase = (command.args[1].lower() if len(command.args) > 1 else "after").strip(".")
+    if value is None or phase not in repo.RUN_KINDS or len(command.args) > 2:
+        return [Reply(usage)]
+    return await record_score(ctx, value, ctx.today, repo.RUN_KINDS[phase], "chat")
+
+
+async def cmd_timezone(ctx: Ctx, command: Command) -> list[Reply]:
+    """/timezone ZONE: IANA name, city or UTC offset."""
+    assert ctx.person is not None
+    if not command.raw_args:
+        local = ctx.now.astimezone(ctx.tz)
+        return [
+            Reply(
+                f"Your time zone is {ctx.person.tz} (it's {local:%H:%M} there). "
+                "Change it with /timezone Berlin, /timezone Europe/Berlin or /timezone +02:00."
+            )
+        ]
+    key = parsing.parse_timezone(command.raw_args)
+    if key is None:
+        hint = parsing.suggest_timezones(command.raw_args, limit=3)
+        more = f" Did you mean {', '.join(hint)}?" if hint else ""
+        return [
+            Reply(
+                "I don't know that time zone. Try a city (Berlin), an IANA name "
+                f"(Europe/Berlin) or an offset (+02:00).{more}"
+            )
+        ]
+    ctx.person.tz = key
+    await ctx.engine.on_timezone_changed(ctx)
+    await ctx.commit()
+    local = ctx.now.astimezone(parsing.zone(key))
+    return [Reply(f"Time zone set to {key}: it's {local:%a %H:%M} there now.")]
+
+
+async def cmd_history(ctx: Ctx, _: Command) -> list[Reply]:
+    """Recent scores as text with a sparkline and the 7-day average, plus the chart."""
+    assert ctx.person is not None
+    today = ctx.today
+    since = today - timedelta(days=HISTORY_DAYS - 1)
+    daily = await repo.daily_scores(ctx.session, ctx.person.id, since - timedelta(days=14))
+    runs = [r for r in await repo.run_scores(ctx.session, ctx.person.id, since) if r[0] <= today]
+    days = [since + timedelta(days=i) for i in range(HISTORY_DAYS)]
+    if not any(d in daily for d in days) and not runs:
+        return [
+            Reply("No scores yet. Send a number from 0 to 10, or /checkin, to start.", private=True)
+        ]
+    lines = [f"Your last {HISTORY_DAYS} days: {formatting.sparkline(daily.get(d) for d in days)}"]
+    run_by_day: dict[date, list[str]] = {}
+    for d, value, phase in runs:
+        run_by_day.setdefault(d, []).append(f"run {phase} {formatting.score(value)}")
+    for d in reversed(days):
+        if d in daily or d in run_by_day:
+            parts = [formatting.score(daily[d])] if d in daily else []
+            parts += run_by_day.get(d, [])
+            lines.append(f"{formatting.day(d)}: {', '.join(parts)}")
+    avg = trends.average(daily, today)
+    arrow = trends.trend_arrow(daily, today)
+    arrow_text = {
+        "↑": " (worse than the week before)",
+        "↓": " (better than the week before)",
+        "→": " (steady)",
+    }.get(arrow, "")
+    if avg is not None:
+        lines.append(f"7-day average: {avg:.1f}/10{arrow_text}")
+    base = trends.baseline(daily, today + timedelta(days=1))
+    if base is not None:
+        lines.append(f"Your usual (median of your last 7 scores): {base:g}/10")
+    text = "\n".join(lines)
+    chart = await advice.history_chart(ctx)
+    return [Reply(text, image=chart, private=True)]
+
+
+async def cmd_export(ctx: Ctx, _: Command) -> list[Reply]:
+    """A CSV of everything stored about the person."""
+    assert ctx.person is not None
+    rows = await repo.export_rows(ctx.session, ctx.person.id)
+    buf = io.StringIO()
+    csv.writer(buf).writerows(rows)
+    name = f"si-checkin-export-{ctx.today.isoformat()}.csv"
+    return [
+        Reply(
+            f"Here is everything I store about you ({len(rows) - 1} rows). You can show it to "
+            "your physio.",
+            document=Attachment(name, buf.getvalue().encode("utf-8"), "text/csv"),
+            private=True,
+        )
+    ]
+
+
+async def cmd_delete(ctx: Ctx, _: Command) -> list[Reply]:
+    """Ask for confirmation before erasing everything."""
+    if ctx.person is None:
+        return [Reply("I don't store anything about you.", private=True)]
+    counts = await repo.counts(ctx.session, ctx.person.id)
+    what = ", ".join(f"{n} {table.replace('_', ' ')}" for table, n in counts.items() if n)
+    return [
+        Reply(
+            "This erases everything I store about you"
+            + (f" ({what})" if what else "")
+            + ", and stops your reminders. It can't be undone.",
+            buttons=(
+                (
+                    Button("Delete everything", actions.encode("d", "y")),
+                    Button("Cancel", actions.encode("d", "n")),
+                ),
+            ),
+            private=True,
+        )
+    ]
+
+
+async def on_delete(ctx: Ctx, action: Action) -> list[Reply]:
+    """The delete confirmation buttons."""
+    if action.args[0] == "n":
+        return [Reply("Cancelled: nothing was deleted.", private=True)]
+    if ctx.person is None:
+        return [Reply("There's nothing stored about you.", private=True)]
+    await repo.delete_person(ctx.session, ctx.person.id)
+    await ctx.commit()
+    ctx.person = None
+    return [
+        Reply(
+            "Done: everything I stored about you is erased. If you write to me again, "
+            "I'll ask for your consent first.",
+            private=True,
+        )
+    ]
+
+
+async def cmd_help(ctx: Ctx, _: Command) -> list[Reply]:
+    """One line per command, and what the bot is not."""
+    lines = [disclaimer(ctx), "", "Send a number from 0 to 10 any time to check in. Commands:"]
+    lines += [f"/{c.name} - {c.description}" for c in public_commands()]
+    return [Reply("\n".join(lines))]
+
+
+async def on_text(ctx: Ctx, text: str) -> list[Reply] | None:
+    """Free text: a score, a red-flag mention, or nothing we handle."""
+    value = parsing.parse_score(text)
+    flags = parsing.red_flag_mentions(text)
+    if value is None and not flags:
+        return None
+    if ctx.person is None:
+        return consent_prompt(ctx, value)
+    replies: list[Reply] = []
+    if value is not None:
+        replies += await record_score(ctx, value, ctx.today, "daily", "chat")
+    if flags and not any(r.meta.get("screen") for r in replies):
+        replies += advice.screen(ctx, mentioned=flags)
+    return replies
+
+
+COMMANDS = {
+    "start": cmd_start,
+    "checkin": cmd_checkin,
+    "log": cmd_log,
+    "run": cmd_run,
+    "timezone": cmd_timezone,
+    "history": cmd_history,
+    "export": cmd_export,
+    "delete": cmd_delete,
+    "help": cmd_help,
+}
+ACTIONS = {"c": on_consent, "s": on_score_button, "d": on_delete}
+TEXT = (on_text,)

@@ -1,0 +1,253 @@
+"""Queries: the only place that reads and writes rows. Callers own the session and commit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.store.models import (
+    PERSONAL_TABLES,
+    Activity,
+    Base,
+    CheckIn,
+    Escalation,
+    Person,
+    SymptomReport,
+)
+
+DAILY = "daily"
+RUN_KINDS = {"during": "run_during", "after": "run_after"}
+
+
+async def find_person(s: AsyncSession, platform: str, user_id: str) -> Person | None:
+    """The person with this platform identity, if they have consented."""
+    return await s.scalar(
+        select(Person).where(Person.platform == platform, Person.user_id == user_id)
+    )
+
+
+async def add_person(
+    s: AsyncSession, platform: str, user_id: str, chat_id: str, tz: str, now: datetime
+) -> Person:
+    """Create a person at the moment they consent; returns the existing row if there is one."""
+    existing = await find_person(s, platform, user_id)
+    if existing is not None:
+        return existing
+    person = Person(
+        platform=platform,
+        user_id=user_id,
+        chat_id=chat_id,
+        tz=tz,
+        consent_at=now,
+        created_at=now,
+        reachable=True,
+    )
+    s.add(person)
+    await s.flush()
+    return person
+
+
+def _insert(s: AsyncSession, model: type[Base]) -> Any:
+    """INSERT with ON CONFLICT support for the session's dialect."""
+    dialect = s.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
+async def upsert_checkin(
+    s: AsyncSession,
+    person_id: int,
+    day: date,
+    kind: str,
+    score: int,
+    source: str,
+    now: datetime,
+    note: str | None = None,
+) -> int | None:
+    """Store one score for (person, day, kind), replacing an earlier one; returns the old score."""
+    previous = await s.scalar(
+        select(CheckIn.score).where(
+            CheckIn.person_id == person_id, CheckIn.day == day, CheckIn.kind == kind
+        )
+    )
+    stmt = _insert(s, CheckIn).values(
+        person_id=person_id,
+        day=day,
+        kind=kind,
+        score=score,
+        source=source,
+        recorded_at=now,
+        note=note,
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["person_id", "day", "kind"],
+        set_={"score": score, "source": source, "recorded_at": now, "note": note},
+    )
+    await s.execute(stmt)
+    return previous
+
+
+async def daily_scores(s: AsyncSession, person_id: int, since: date) -> dict[date, int]:
+    """Daily scores from `since` on, by local date."""
+    rows = await s.execute(
+        select(CheckIn.day, CheckIn.score).where(
+            CheckIn.person_id == person_id, CheckIn.kind == DAILY, CheckIn.day >= since
+        )
+    )
+    return {d: sc for d, sc in rows}
+
+
+async def run_scores(s: AsyncSession, person_id: int, since: date) -> list[tuple[date, int, str]]:
+    """Run scores from `since` on as (day, score, 'during'|'after')."""
+    rows = await s.execute(
+        select(CheckIn.day, CheckIn.score, CheckIn.kind)
+        .where(
+            CheckIn.person_id == person_id,
+            CheckIn.kind.in_(RUN_KINDS.values()),
+            CheckIn.day >= since,
+        )
+        .order_by(CheckIn.day)
+    )
+    return [(d, sc, k.removeprefix("run_")) for d, sc, k in rows]
+
+
+async def first_day(s: AsyncSession, person_id: int) -> date | None:
+    """The first day the person recorded a daily score."""
+    return await s.scalar(
+        select(func.min(CheckIn.day)).where(CheckIn.person_id == person_id, CheckIn.kind == DAILY)
+    )
+
+
+async def add_symptom(s: AsyncSession, person_id: int, day: date, code: str, now: datetime) -> bool:
+    """Record a red-flag screen answer once per day; False when it was already recorded."""
+    stmt = (
+        _insert(s, SymptomReport)
+        .values(person_id=person_id, day=day, code=code, recorded_at=now)
+        .on_conflict_do_nothing(index_elements=["person_id", "day", "code"])
+    )
+    result = await s.execute(stmt)
+    return bool(result.rowcount)
+
+
+async def symptoms_since(
+    s: AsyncSession, person_id: int, since: date
+) -> dict[date, frozenset[str]]:
+    """Red-flag answers by day."""
+    rows = await s.execute(
+        select(SymptomReport.day, SymptomReport.code).where(
+            SymptomReport.person_id == person_id, SymptomReport.day >= since
+        )
+    )
+    by_day: dict[date, set[str]] = {}
+    for d, code in rows:
+        by_day.setdefault(d, set()).add(code)
+    return {d: frozenset(codes) for d, codes in by_day.items()}
+
+
+async def add_escalation(
+    s: AsyncSession, person_id: int, day: date, tier: str, reasons: str, now: datetime
+) -> None:
+    """Remember an announced tier so it is not repeated and shows in history and export."""
+    s.add(Escalation(person_id=person_id, day=day, tier=tier, reasons=reasons, created_at=now))
+    await s.flush()
+
+
+async def escalations_since(s: AsyncSession, person_id: int, since: date) -> list[tuple[date, str]]:
+    """Announced tiers as (day, tier), oldest first."""
+    rows = await s.execute(
+        select(Escalation.day, Escalation.tier)
+        .where(Escalation.person_id == person_id, Escalation.day >= since)
+        .order_by(Escalation.day, Escalation.id)
+    )
+    return [(d, t) for d, t in rows]
+
+
+async def set_activity(
+    s: AsyncSession, person_id: int, day: date, kind: str, now: datetime
+) -> bool:
+    """Mark core work done/skipped for a day; False if it was already marked."""
+    stmt = (
+        _insert(s, Activity)
+        .values(person_id=person_id, day=day, kind=kind, recorded_at=now)
+        .on_conflict_do_nothing(index_elements=["person_id", "day", "kind"])
+    )
+    result = await s.execute(stmt)
+    return bool(result.rowcount)
+
+
+async def activity_days(s: AsyncSession, person_id: int, kind: str, since: date) -> frozenset[date]:
+    """Days with the given activity."""
+    rows = await s.scalars(
+        select(Activity.day).where(
+            Activity.person_id == person_id, Activity.kind == kind, Activity.day >= since
+        )
+    )
+    return frozenset(rows)
+
+
+async def counts(s: AsyncSession, person_id: int) -> dict[str, int]:
+    """How many rows of each kind the person has (for the delete confirmation)."""
+    out = {}
+    for model in PERSONAL_TABLES:
+        out[model.__tablename__] = (
+            await s.scalar(
+                select(func.count()).select_from(model).where(model.person_id == person_id)
+            )
+            or 0
+        )
+    return out
+
+
+async def delete_person(s: AsyncSession, person_id: int) -> None:
+    """Erase every row about the person. Explicit deletes, not only FK cascades, on every engine."""
+    for model in PERSONAL_TABLES:
+        await s.execute(delete(model).where(model.person_id == person_id))
+    await s.execute(delete(Person).where(Person.id == person_id))
+
+
+async def export_rows(s: AsyncSession, person_id: int) -> list[Sequence[object]]:
+    """Everything stored about a person as CSV rows (header first)."""
+    rows: list[Sequence[object]] = [("record", "day", "kind", "value", "detail", "recorded_at")]
+    person = await s.get(Person, person_id)
+    if person is not None:
+        rows.append(
+            (
+                "person",
+                "",
+                "platform",
+                person.platform,
+                f"tz={person.tz}",
+                person.consent_at.isoformat(),
+            )
+        )
+        if person.strength_started:
+            rows.append(
+                ("person", person.strength_started.isoformat(), "strength_started", "", "", "")
+            )
+    for c in await s.scalars(
+        select(CheckIn).where(CheckIn.person_id == person_id).order_by(CheckIn.day, CheckIn.kind)
+    ):
+        rows.append(
+            ("checkin", c.day.isoformat(), c.kind, c.score, c.note or "", c.recorded_at.isoformat())
+        )
+    for r in await s.scalars(
+        select(SymptomReport)
+        .where(SymptomReport.person_id == person_id)
+        .order_by(SymptomReport.day)
+    ):
+        rows.append(("symptom", r.day.isoformat(), r.code, "", "", r.recorded_at.isoformat()))
+    for e in await s.scalars(
+        select(Escalation).where(Escalation.person_id == person_id).order_by(Escalation.day)
+    ):
+        rows.append(
+            ("escalation", e.day.isoformat(), e.tier, "", e.reasons, e.created_at.isoformat())
+        )
+    for a in await s.scalars(
+        select(Activity).where(Activity.person_id == person_id).order_by(Activity.day)
+    ):
+        rows.append(("activity", a.day.isoformat(), a.kind, "", "", a.recorded_at.isoformat()))
+    return rows
