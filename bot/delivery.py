@@ -35,3 +35,15 @@ class Sender(Protocol):
     async def send(self, address: Address, reply: Reply) -> None:
         """Deliver one reply; raise Unreachable, RetryLater or TransientError on failure."""
         ...
+
+
+class Adapter(Sender, Protocol):
+    """A platform edge run by `si-checkin run`: receives events into the engine, sends replies."""
+
+    async def start(self) -> None:
+        """Connect and begin receiving (returns once running)."""
+        ...
+
+    async def stop(self) -> None:
+        """Disconnect cleanly."""
+        ...

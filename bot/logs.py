@@ -44,5 +44,5 @@ def setup_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # httpx logs every request URL, and Telegram URLs contain the token: keep it at WARNING.
-    for name in ("httpx", "httpcore", "apscheduler.executors.default"):
+    for name in ("httpx", "httpcore", "alembic", "apscheduler.executors.default"):
         logging.getLogger(name).setLevel(logging.WARNING)

@@ -1,0 +1,67 @@
+"""`si-checkin run`: the platform adapters whose tokens are set, and the reminder scheduler."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+
+from bot.app import App, open_app
+from bot.delivery import Adapter
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def build_adapters(app: App) -> list[Adapter]:
+    """One adapter per platform whose token is configured."""
+    adapters: list[Adapter] = []
+    if app.settings.telegram_token:
+        from adapters.telegram import TelegramAdapter
+
+        adapters.append(TelegramAdapter(app))
+    if app.settings.discord_token:
+        from adapters.discord import DiscordAdapter
+
+        adapters.append(DiscordAdapter(app))
+    return adapters
+
+
+async def serve(settings: Settings, stop: asyncio.Event | None = None) -> int:
+    """Run until SIGINT/SIGTERM (or `stop` is set); returns the process exit code."""
+    if not (settings.telegram_token or settings.discord_token):
+        print(
+            "Set TELEGRAM_TOKEN and/or DISCORD_TOKEN to serve a platform, "
+            "or run `si-checkin console` to chat in this terminal.",
+            file=sys.stderr,
+        )
+        return 2
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    app = await open_app(settings)
+    adapters = build_adapters(app)
+    scheduler = None
+    try:
+        for adapter in adapters:
+            await adapter.start()
+            log.info("serving %s", adapter.platform)
+        try:
+            from scheduler.runtime import start_scheduler
+        except ImportError:
+            log.warning("reminders are not available in this build")
+        else:
+            scheduler = await start_scheduler(app, {a.platform: a for a in adapters})
+        await stop.wait()
+        return 0
+    finally:
+        if scheduler is not None:
+            await scheduler.stop()
+        for adapter in reversed(adapters):
+            with contextlib.suppress(Exception):
+                await adapter.stop()
+        await app.close()
