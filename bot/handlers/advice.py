@@ -18,6 +18,10 @@ from content import loader
 LOOKBACK_DAYS = 60  # enough for weekly rules and the 30-day chart; the first week is added apart
 CHART_DAYS = 30
 STRENGTH_WEEKS = 6
+RETURN_TO_RUN = "return_to_run"  # stored like a tier so the offer is made once, then weekly at most
+OFFER_EVERY_DAYS = 7
+TIER_KEYS = frozenset(t.key for t in Tier)
+CHART_TIERS = TIER_KEYS - {"none"}
 
 
 async def history_view(ctx: Ctx, today: date) -> HistoryView:
@@ -37,6 +41,7 @@ async def history_view(ctx: Ctx, today: date) -> HistoryView:
     announced = [
         Announcement(d, Tier[t.upper()])
         for d, t in await repo.escalations_since(ctx.session, pid, since)
+        if t in TIER_KEYS
     ]
     return HistoryView(daily=daily, runs=runs, symptoms=symptoms, announcements=announced)
 
@@ -54,9 +59,6 @@ def tier_message(ctx: Ctx, result: Assessment) -> str:
         parts.append(ctx.content.messages.rule_of_thumb_note)
     if result.tier is Tier.PROFESSIONAL:
         parts.append("Send /export for a file of your history to take along.")
-    if result.offer_return_to_run:
-        offer = ctx.content.messages.return_to_run_offer
-        parts.append(f"{offer.title} {offer.advice} Send /today for today's routine.")
     parts.append(ctx.content.messages.disclaimer)
     return "\n\n".join(parts)
 
@@ -92,9 +94,34 @@ async def after_score(ctx: Ctx, day: date, confirmation: Reply) -> list[Reply]:
             replies.insert(0, announcement)  # get-help advice comes before anything else
         else:
             replies.append(announcement)
+    if result.offer_return_to_run and await _may_offer_return(ctx, day):
+        replies.append(await _offer_return(ctx, day))
     if result.ask_screen and not view.symptoms.get(day):
         replies += screen(ctx, reason=_screen_reason(view.daily, day))
     return replies
+
+
+async def _may_offer_return(ctx: Ctx, day: date) -> bool:
+    assert ctx.person is not None
+    since = day - timedelta(days=OFFER_EVERY_DAYS - 1)
+    offered = await repo.escalations_since(ctx.session, ctx.person.id, since)
+    return not any(tier == RETURN_TO_RUN for _, tier in offered)
+
+
+async def _offer_return(ctx: Ctx, day: date) -> Reply:
+    assert ctx.person is not None
+    offer = ctx.content.messages.return_to_run_offer
+    await repo.add_escalation(
+        ctx.session,
+        ctx.person.id,
+        day,
+        RETURN_TO_RUN,
+        "2/10 or below on each of the last 7 days",
+        ctx.now,
+    )
+    await ctx.commit()
+    text = f"{offer.title} {offer.advice}\n\n{loader.return_to_run_text(ctx.content)}"
+    return Reply(text, private=True, meta={"tier": RETURN_TO_RUN})
 
 
 def _screen_reason(daily: dict[date, int], day: date) -> str:

@@ -1,0 +1,185 @@
+"""Escalation advice in conversation: each tier fires on the right history and not on a near
+miss; red flags win; /today follows the tier. Weeks are played on a manual clock."""
+
+from __future__ import annotations
+
+from bot import formatting
+from bot.app import App
+from tests.conftest import Chat
+
+
+async def days_of(chat: Chat, *values: int) -> str:
+    """One score a day, returning what the bot said to the last one."""
+    reply = ""
+    for i, value in enumerate(values):
+        if i:
+            chat.later(days=1)
+        reply = await chat.say(str(value))
+    return reply
+
+
+async def ready(app: App, user: str = "ann") -> Chat:
+    chat = Chat(app, user)
+    await chat.onboard()
+    return chat
+
+
+async def test_two_points_above_usual_is_told_to_ease_off_with_the_numbers(app: App) -> None:
+    ann = await ready(app)
+    reply = await days_of(ann, 2, 2, 2, 4)
+    assert "Ease off today" in reply
+    assert "4/10" in reply and "2/10" in reply  # the numbers behind it
+    assert "cross-training" in reply
+    assert "I can't diagnose you" in reply
+
+
+async def test_one_point_above_usual_is_a_near_miss(app: App) -> None:
+    ann = await ready(app)
+    reply = await days_of(ann, 2, 2, 2, 3)
+    assert "Ease off" not in reply
+    assert "Recorded 3/10 for today" in reply
+
+
+async def test_a_tier_is_not_repeated_within_three_days_unless_it_rises(app: App) -> None:
+    ann = await ready(app)
+    assert "Ease off today" in await days_of(ann, 2, 2, 2, 4)
+    ann.later(days=1)
+    assert "Ease off today" not in await ann.say("4")
+    ann.later(days=1)
+    assert "Ease off today" not in await ann.say("7")  # still "ease off": said already
+    ann.later(days=1)
+    rising = await ann.say("7")  # 7 two days running: a higher tier is announced at once
+    assert "See a doctor today" in rising
+
+
+async def test_seven_two_days_running_is_urgent_first_and_called_a_rule_of_thumb(app: App) -> None:
+    ann = await ready(app)
+    reply = await days_of(ann, 7, 7)
+    assert reply.index("See a doctor today") < reply.index("Recorded 7/10")
+    assert "our own rule of thumb" in reply
+
+
+async def test_seven_on_two_days_apart_is_not_urgent(app: App) -> None:
+    ann = await ready(app)
+    reply = await days_of(ann, 7, 3, 7)
+    assert "See a doctor today" not in reply
+
+
+async def test_a_high_score_offers_the_red_flag_screen_as_buttons(app: App) -> None:
+    ann = await ready(app)
+    reply = await ann.say("8")
+    assert "A quick safety check" in reply
+    assert "[Numb saddle area (groin, buttocks)]" in reply
+    assert "[None of these]" in reply
+
+
+async def test_a_rise_of_two_offers_the_screen_and_a_rise_of_one_does_not(app: App) -> None:
+    ann = await ready(app)
+    assert "safety check" in await days_of(ann, 3, 5)
+    bob = await ready(app, "bob")
+    assert "safety check" not in await days_of(bob, 3, 4)
+
+
+async def test_a_red_flag_wins_over_an_improving_trend_and_comes_first(app: App) -> None:
+    ann = await ready(app)
+    await days_of(ann, 6, 6, 6, 6, 3, 3, 3)
+    await ann.say("/symptoms")
+    reply = await ann.say("Numb saddle area (groin, buttocks)")
+    assert reply.startswith("Get help now. Call emergency services")
+    # pressed again: recorded once, and the emergency advice is still given every time
+    again = await ann.say("Numb saddle area (groin, buttocks)")
+    assert again.startswith("Get help now")
+    export = await ann.say("/export")
+    path = export.split("(file saved: ")[1].split(")")[0]
+    from pathlib import Path
+
+    rows = Path(path).read_text(encoding="utf-8").splitlines()
+    assert sum(1 for r in rows if r.startswith("symptom,") and ",saddle," in r) == 1
+    assert sum(1 for r in rows if r.startswith("escalation,") and ",emergency," in r) == 2
+
+
+async def test_free_text_mentioning_a_red_flag_word_opens_the_screen(app: App) -> None:
+    ann = await ready(app)
+    for text in ("my left leg feels numb", "I fell on the ice", "I can't pee properly"):
+        reply = await ann.say(text)
+        assert "You mentioned something I should check" in reply, text
+        assert "[None of these]" in reply
+
+
+async def test_none_of_these_is_recorded_once(app: App) -> None:
+    ann = await ready(app)
+    await ann.say("/symptoms")
+    assert "none of the warning signs" in await ann.say("None of these")
+    assert "Already noted" in await ann.say("None of these")
+
+
+async def test_hop_pain_with_a_tender_sacrum_says_stop_running(app: App) -> None:
+    ann = await ready(app)
+    await ann.say("/symptoms")
+    reply = await ann.say("Pain on hop/impact + tender sacrum")
+    assert "Time to see a professional" in reply
+    assert "Stop running and see a sports doctor" in reply
+
+
+async def test_today_follows_the_tier(app: App) -> None:
+    ann = await ready(app)
+    await ann.say("2")
+    calm = await ann.say("/today")
+    assert "About " in calm and "Instead of today's run" not in calm
+    await days_of(ann, 2, 2, 2, 5)
+    eased = await ann.say("/today")
+    assert "Instead of today's run" in eased
+    ann.later(days=1)
+    await days_of(ann, 8, 8)
+    urgent = await ann.say("/today")
+    assert "See a doctor today" in urgent
+    assert "About " not in urgent  # no exercises, only the advice
+
+
+async def test_improving_then_the_return_to_run_offer(app: App) -> None:
+    ann = await ready(app)
+    await days_of(ann, 6, 6, 6, 6, 6, 6, 6)
+    ann.later(days=1)
+    improving = await days_of(ann, 2, 2, 2)
+    assert "You're improving" in improving
+    ann.later(days=1)
+    offer = await days_of(ann, 1, 1, 1, 1)
+    assert "Ready to try running?" in offer
+    assert "walk 4 min" in offer.lower() or "4 min" in offer
+    ann.later(days=1)
+    assert "Ready to try running?" not in await ann.say("1")  # offered once, not every day
+
+
+async def test_exercise_lookup_is_forgiving_and_suggests_close_names(app: App) -> None:
+    ann = Chat(app, "ann")
+    for name in ("birddog", "bird-dog", "Bird Dog"):
+        assert (await ann.say(f"/exercise {name}")).startswith("Bird dog")
+    unknown = await ann.say("/exercise plnk")
+    assert unknown.startswith("I don't know that exercise. Closest: ")
+    assert len(unknown.split("Closest: ")[1].split(", ")) == 3
+    library = await ann.say("/exercises")
+    for name in ("Bird dog", "Dead bug", "Side plank", "Glute bridge", "Child's pose"):
+        assert name in library
+
+
+async def test_strength_block_tracks_its_week(app: App) -> None:
+    ann = await ready(app)
+    assert "week 1 of 6" in await ann.say("/strength")
+    ann.later(days=8)
+    assert "week 2 of 6" in await ann.say("/strength")
+    assert "stopped" in await ann.say("/strength stop")
+
+
+async def test_core_done_is_recorded_once_a_day(app: App) -> None:
+    ann = await ready(app)
+    await ann.say("/today")
+    assert "core done for today" in await ann.say("Done")
+    assert "Already noted" in await ann.say("Done")
+
+
+def test_long_text_is_split_within_each_platform_limit() -> None:
+    text = "\n\n".join(f"Paragraph {i}: " + "word " * 150 for i in range(12))
+    for limit in (2000, 4096):
+        parts = formatting.split_text(text, limit)
+        assert all(len(p) <= limit for p in parts)
+        assert " ".join(" ".join(parts).split()) == " ".join(text.split())
