@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 MIGRATIONS = Path(__file__).with_name("migrations")
 # Any constant works; it only has to be the same for every process migrating one database.
 _MIGRATION_LOCK_KEY = 0x51C4EC
+CONNECT_TIMEOUT_S = 5
+COMMAND_TIMEOUT_S = 30
 
 
 def make_engine(url: str) -> AsyncEngine:
@@ -34,8 +36,15 @@ def make_engine(url: str) -> AsyncEngine:
 
         return engine
     # hide_parameters: SQL errors must never carry a score or an id into the logs.
+    # Bounded timeouts: with the database gone, people hear "send it again" in seconds,
+    # not after asyncpg's 60-second default.
     return create_async_engine(
-        url, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        hide_parameters=True,
+        connect_args={"timeout": CONNECT_TIMEOUT_S, "command_timeout": COMMAND_TIMEOUT_S},
     )
 
 

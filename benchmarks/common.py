@@ -1,0 +1,46 @@
+"""Shared bits for benchmarks: peak memory, percentiles, the machine, and the JSON last line."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import statistics
+import sys
+
+
+def peak_rss_mb(children: bool = False) -> float:
+    """Peak resident memory of this process (and, optionally, its finished children), in MB."""
+    kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    if children:
+        kib += resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return round(kib / 1024, 1)
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0-100) of values."""
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[max(0, min(98, round(q) - 1))]
+
+
+def machine() -> str:
+    """A one-line description of where the figures were measured."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {sys.version.split()[0]}"
+
+
+def emit(result: dict[str, object]) -> None:
+    """Print the figures for people, then one JSON object as the last line."""
+    for key, value in result.items():
+        print(f"{key:>14}: {value}")
+    print(json.dumps(result), flush=True)
