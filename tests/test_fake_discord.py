@@ -535,7 +535,16 @@ async def test_component_limits_rejected_like_discord(fake: DiscordFake) -> None
 
 
 async def test_an_interaction_answered_twice_gets_40060(fake: DiscordFake) -> None:
-    async with running(Bot()):
+    client = Bot()
+    unanswered: list[Exception] = []
+    seen_error = asyncio.Event()
+
+    async def on_error(interaction: discord.Interaction, error: Exception) -> None:
+        unanswered.append(error)
+        seen_error.set()
+
+    client.tree.on_error = on_error
+    async with running(client):
         # A raw command interaction nobody in discord.py answers (the tree has no commands).
         await raw(
             fake, "PUT", f"/applications/{APP_ID}/commands", [{"name": "x", "description": "x"}]
@@ -545,6 +554,7 @@ async def test_an_interaction_answered_twice_gets_40060(fake: DiscordFake) -> No
         reply = {"type": 4, "data": {"content": "first", "flags": FLAG_EPHEMERAL}}
         first = await raw(fake, "POST", callback, reply, token=None)
         second = await raw(fake, "POST", callback, reply, token=None)
+        await asyncio.wait_for(seen_error.wait(), 5)
 
     assert first == (204, None)
     assert second == (
@@ -552,3 +562,4 @@ async def test_an_interaction_answered_twice_gets_40060(fake: DiscordFake) -> No
         {"message": "Interaction has already been acknowledged.", "code": 40060},
     )
     assert [r.content for r in interaction.responses] == ["first"]
+    assert isinstance(unanswered[0], app_commands.CommandNotFound)
