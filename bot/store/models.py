@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy import (
     Boolean,
@@ -14,7 +14,9 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    Time,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -76,6 +78,12 @@ class Person(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     reachable: Mapped[bool] = mapped_column(Boolean, default=True)
     strength_started: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # Reminder controls: /pause N sets paused_until, /stop sets stopped, /quiet sets the window
+    # (local wall-clock times; either both set or both None).
+    paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    stopped: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    quiet_start: Mapped[time | None] = mapped_column(Time, nullable=True)
+    quiet_end: Mapped[time | None] = mapped_column(Time, nullable=True)
 
 
 class CheckIn(Base):
@@ -134,5 +142,53 @@ class Activity(Base):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-# Every table that holds rows about a person: /delete and /export walk this list.
-PERSONAL_TABLES: tuple[type[Base], ...] = (CheckIn, SymptomReport, Escalation, Activity)
+class Reminder(Base):
+    """One kind of reminder for one person, and when it is next due (the scheduler's work queue).
+
+    next_slot is the scheduled instant (the ledger key); next_send_at is when to send it (the
+    slot moved out of quiet hours, or an earlier one-off extra send), NULL while parked
+    (disabled, stopped, unreachable). snoozed_until is one extra one-off send: a snoozed core
+    reminder or the check-in's nudge. claimed_until/claimed_by are a dispatcher's lease.
+    """
+
+    __tablename__ = "reminders"
+    __table_args__ = (UniqueConstraint("person_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(_person_fk())
+    kind: Mapped[str] = mapped_column(String(16))  # checkin | core | posture
+    times: Mapped[str] = mapped_column(String(120))  # local "HH:MM[,HH:MM...]"
+    weekdays_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    next_slot: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    next_send_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, index=True)
+    snoozed_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    sent_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Delivery(Base):
+    """The ledger: one row per reminder slot delivered; the unique key forbids a second send."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("reminder_id", "slot"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reminder_id: Mapped[int] = mapped_column(ForeignKey("reminders.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(_person_fk(), index=True)
+    slot: Mapped[datetime] = mapped_column(UTCDateTime())
+    kind: Mapped[str] = mapped_column(String(16))  # checkin | nudge | core | snooze | posture
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# Every table that holds rows about a person: /delete and /export walk this list
+# (deliveries before reminders: the ledger refers to them).
+PERSONAL_TABLES: tuple[type[Base], ...] = (
+    CheckIn,
+    SymptomReport,
+    Escalation,
+    Activity,
+    Delivery,
+    Reminder,
+)
