@@ -288,6 +288,14 @@ async def test_long_caption_and_long_callback_answer_are_refused(
     with pytest.raises(BadRequest, match=r"(?i)query is too old"):
         await bot.answer_callback_query("no-such-query", text="hi")
 
+    await bot.send_message(ADA, "How is it?", reply_markup=SCORE_KEYBOARD)
+    tap = fake.press(fake.user(ADA), fake.messages(ADA)[0], "v1:score:2")
+    query_id = tap["callback_query"]["id"]
+    with pytest.raises(BadRequest, match=r"(?i)message_too_long"):
+        await bot.answer_callback_query(query_id, text="x" * 201)
+    assert await bot.answer_callback_query(query_id, text="x" * 200)
+    assert [a.text for a in fake.callback_answers] == ["x" * 200]
+
 
 async def test_blocked_chat_raises_forbidden(fake: TelegramFake, bot: Bot) -> None:
     fake.user(ADA)
