@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import date, timedelta
 
 from bot import actions, formatting, trends
@@ -25,25 +26,44 @@ CHART_TIERS = TIER_KEYS - {"none"}
 
 
 async def history_view(ctx: Ctx, today: date) -> HistoryView:
-    """Everything the rules need about the person, read once."""
+    """Everything the rules need about the person, in two reads."""
     assert ctx.person is not None
     pid = ctx.person.id
     since = today - timedelta(days=LOOKBACK_DAYS)
-    daily = await repo.daily_scores(ctx.session, pid, since)
-    first = await repo.first_day(ctx.session, pid)
-    if first is not None and first < since:
-        # "No improvement on the first week's baseline" needs the very first scores too.
-        first_week = await repo.daily_scores(ctx.session, pid, first)
-        for d in sorted(first_week)[: trends.BASELINE_WINDOW]:
-            daily.setdefault(d, first_week[d])
-    runs = [RunScore(d, s, p) for d, s, p in await repo.run_scores(ctx.session, pid, since)]
-    symptoms = await repo.symptoms_since(ctx.session, pid, today - timedelta(days=1))
-    announced = [
-        Announcement(d, Tier[t.upper()])
-        for d, t in await repo.escalations_since(ctx.session, pid, since)
-        if t in TIER_KEYS
-    ]
-    return HistoryView(daily=daily, runs=runs, symptoms=symptoms, announcements=announced)
+    daily: dict[date, int] = {}
+    runs: list[RunScore] = []
+    for d, kind, score in await repo.recent_checkins(
+        ctx.session, pid, since, trends.BASELINE_WINDOW
+    ):
+        if kind == repo.DAILY:
+            daily[d] = score
+        else:
+            runs.append(RunScore(d, score, kind.removeprefix("run_")))  # type: ignore[arg-type]
+    runs.sort(key=lambda r: r.day)
+    symptoms, announced = await repo.flags_since(ctx.session, pid, today - timedelta(days=1), since)
+    return HistoryView(
+        daily=daily,
+        runs=runs,
+        symptoms=symptoms,
+        announcements=[Announcement(d, Tier[t.upper()]) for d, t in announced if t in TIER_KEYS],
+    )
+
+
+def previous_score(view: HistoryView, day: date, kind: str) -> int | None:
+    """The score already stored for (day, kind), read from the view."""
+    if kind == repo.DAILY:
+        return view.daily.get(day)
+    phase = kind.removeprefix("run_")
+    return next((r.score for r in view.runs if r.day == day and r.phase == phase), None)
+
+
+def with_score(view: HistoryView, day: date, kind: str, score: int) -> HistoryView:
+    """The view as it is after storing a score (saves reading it again)."""
+    if kind == repo.DAILY:
+        return replace(view, daily={**view.daily, day: score})
+    phase = kind.removeprefix("run_")
+    runs = [r for r in view.runs if not (r.day == day and r.phase == phase)]
+    return replace(view, runs=[*runs, RunScore(day, score, phase)])  # type: ignore[arg-type]
 
 
 def tier_message(ctx: Ctx, result: Assessment) -> str:
@@ -72,11 +92,10 @@ async def _announce(ctx: Ctx, day: date, result: Assessment) -> Reply:
     return Reply(tier_message(ctx, result), private=True, meta={"tier": result.tier.key})
 
 
-async def after_score(ctx: Ctx, day: date, confirmation: Reply) -> list[Reply]:
+async def after_score(ctx: Ctx, day: date, confirmation: Reply, view: HistoryView) -> list[Reply]:
     """After a score is stored: confirm, then announce a tier and/or offer the red-flag screen."""
     if day != ctx.today:
         return [confirmation]  # a backfilled day does not speak for today
-    view = await history_view(ctx, day)
     result = trends.assess(view, day)
     replies = [confirmation]
     extra: list[str] = []

@@ -105,9 +105,11 @@ async def on_consent(ctx: Ctx, action: Action) -> list[Reply]:
 async def record_score(ctx: Ctx, score: int, day: date, kind: str, source: str) -> list[Reply]:
     """Store a score, commit, then confirm and add what the trend says."""
     assert ctx.person is not None
-    previous = await repo.upsert_checkin(
-        ctx.session, ctx.person.id, day, kind, score, source, ctx.now
-    )
+    # Read once before writing: the view gives the previous score and, updated in memory,
+    # everything the trend rules need afterwards.
+    view = await advice.history_view(ctx, ctx.today)
+    previous = advice.previous_score(view, day, kind)
+    await repo.upsert_checkin(ctx.session, ctx.person.id, day, kind, score, source, ctx.now)
     await ctx.commit()
     when = formatting.day(day, ctx.today)
     what = {"daily": "", "run_during": " during your run", "run_after": " after your run"}[kind]
@@ -120,7 +122,8 @@ async def record_score(ctx: Ctx, score: int, day: date, kind: str, source: str) 
             f"Updated {when}'s score{what} to {formatting.score(score)} "
             f"(it was {formatting.score(previous)})."
         )
-    return await advice.after_score(ctx, day, Reply(text, private=True))
+    view = advice.with_score(view, day, kind, score)
+    return await advice.after_score(ctx, day, Reply(text, private=True), view)
 
 
 async def cmd_checkin(ctx: Ctx, command: Command) -> list[Reply]:

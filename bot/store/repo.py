@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, delete, func, literal, or_, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -67,13 +67,8 @@ async def upsert_checkin(
     source: str,
     now: datetime,
     note: str | None = None,
-) -> int | None:
-    """Store one score for (person, day, kind), replacing an earlier one; returns the old score."""
-    previous = await s.scalar(
-        select(CheckIn.score).where(
-            CheckIn.person_id == person_id, CheckIn.day == day, CheckIn.kind == kind
-        )
-    )
+) -> None:
+    """Store one score for (person, day, kind), replacing an earlier one (one statement)."""
     stmt = _insert(s, CheckIn).values(
         person_id=person_id,
         day=day,
@@ -88,7 +83,58 @@ async def upsert_checkin(
         set_={"score": score, "source": source, "recorded_at": now, "note": note},
     )
     await s.execute(stmt)
-    return previous
+
+
+async def recent_checkins(
+    s: AsyncSession, person_id: int, since: date, first_days: int
+) -> list[tuple[date, str, int]]:
+    """Every score from `since` on plus the person's first `first_days` daily scores, in one read.
+
+    The first scores are needed by "no improvement on the first week's baseline" long after
+    they have left the recent window; one statement keeps a check-in to a few round trips.
+    """
+    first = (
+        select(CheckIn.day)
+        .where(CheckIn.person_id == person_id, CheckIn.kind == DAILY)
+        .order_by(CheckIn.day)
+        .limit(first_days)
+        .scalar_subquery()
+    )
+    rows = await s.execute(
+        select(CheckIn.day, CheckIn.kind, CheckIn.score).where(
+            CheckIn.person_id == person_id,
+            or_(CheckIn.day >= since, and_(CheckIn.kind == DAILY, CheckIn.day.in_(first))),
+        )
+    )
+    return [(d, k, sc) for d, k, sc in rows]
+
+
+async def flags_since(
+    s: AsyncSession, person_id: int, symptoms_since: date, escalations_since: date
+) -> tuple[dict[date, frozenset[str]], list[tuple[date, str]]]:
+    """Red-flag answers and announced tiers, in one read: (symptoms by day, [(day, tier)])."""
+    symptoms = select(
+        literal("s").label("what"),
+        SymptomReport.day,
+        SymptomReport.code.label("value"),
+        SymptomReport.id,
+    ).where(SymptomReport.person_id == person_id, SymptomReport.day >= symptoms_since)
+    escalations = select(
+        literal("e").label("what"), Escalation.day, Escalation.tier.label("value"), Escalation.id
+    ).where(Escalation.person_id == person_id, Escalation.day >= escalations_since)
+    rows = await s.execute(union_all(symptoms, escalations))
+    by_day: dict[date, set[str]] = {}
+    announced: list[tuple[date, int, str]] = []
+    for what, d, value, row_id in rows:
+        if what == "s":
+            by_day.setdefault(d, set()).add(value)
+        else:
+            announced.append((d, row_id, value))
+    announced.sort()
+    return (
+        {d: frozenset(codes) for d, codes in by_day.items()},
+        [(d, tier) for d, _, tier in announced],
+    )
 
 
 async def daily_scores(s: AsyncSession, person_id: int, since: date) -> dict[date, int]:
