@@ -51,6 +51,11 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "Pain during or after today's run: /run 4 during",
         (SCORE, Option("when", "during or after the run", choices=("during", "after"))),
     ),
+    CommandSpec(
+        "note",
+        "Add a note to today's score: /note stiff after a long drive",
+        (Option("text", "A short note (up to 280 characters)", required=True),),
+    ),
     CommandSpec("history", "Your recent scores, trend and chart"),
     CommandSpec("today", "Today's 10-15 minute core and mobility routine"),
     CommandSpec("symptoms", "Check for warning signs that need a doctor"),

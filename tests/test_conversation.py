@@ -270,3 +270,21 @@ async def test_people_are_kept_apart(app: App) -> None:
     await bob.say("8")
     assert await scores(app, "ann") == {date(2026, 3, 2): 2}
     assert await scores(app, "bob") == {date(2026, 3, 2): 8}
+
+
+async def test_a_note_is_capped_and_shown_in_history_and_export(app: App) -> None:
+    ann = Chat(app, "ann")
+    await ann.onboard()
+    assert "Send today's score first" in await ann.say("/note stiff")
+    await ann.say("4")
+    long = "stiff after a long drive " * 20
+    assert "shortened to 280 characters" in await ann.say(f"/note {long}")
+    async with app.sessions() as s:
+        stored = await s.scalar(select(CheckIn.note))
+    assert stored is not None and len(stored) <= 280 and stored.startswith("stiff after")
+    assert "Mon 2 Mar: 4/10 (stiff after a long drive" in await ann.say("/history")
+    export = await ann.say("/export")
+    path = export.split("(file saved: ")[1].split(")")[0]
+    rows = list(csv.reader(io.StringIO(Path(path).read_text(encoding="utf-8"))))
+    daily = [r for r in rows if r[:3] == ["checkin", "2026-03-02", "daily"]]
+    assert daily and daily[0][4] == stored

@@ -173,6 +173,19 @@ async def cmd_run(ctx: Ctx, command: Command) -> list[Reply]:
     return await record_score(ctx, value, ctx.today, repo.RUN_KINDS[phase], "chat")
 
 
+async def cmd_note(ctx: Ctx, command: Command) -> list[Reply]:
+    """/note TEXT: a short note on today's score, capped so stored free text stays small."""
+    assert ctx.person is not None
+    note = parsing.clean_text(command.raw_args, parsing.NOTE_LIMIT)
+    if not note:
+        return [Reply("Use /note TEXT, for example /note stiff after a long drive.")]
+    if not await repo.set_note(ctx.session, ctx.person.id, ctx.today, note):
+        return [Reply("Send today's score first, then add a note to it.")]
+    await ctx.commit()
+    cut = " (shortened to 280 characters)" if len(command.raw_args) > len(note) else ""
+    return [Reply(f"Note added to today's score{cut}.", private=True)]
+
+
 async def cmd_timezone(ctx: Ctx, command: Command) -> list[Reply]:
     """/timezone ZONE: IANA name, city or UTC offset."""
     assert ctx.person is not None
@@ -214,6 +227,7 @@ async def cmd_history(ctx: Ctx, _: Command) -> list[Reply]:
             Reply("No scores yet. Send a number from 0 to 10, or /checkin, to start.", private=True)
         ]
     lines = [f"Your last {HISTORY_DAYS} days: {formatting.sparkline(daily.get(d) for d in days)}"]
+    notes = await repo.notes_since(ctx.session, ctx.person.id, since)
     run_by_day: dict[date, list[str]] = {}
     for d, value, phase in runs:
         run_by_day.setdefault(d, []).append(f"run {phase} {formatting.score(value)}")
@@ -221,7 +235,8 @@ async def cmd_history(ctx: Ctx, _: Command) -> list[Reply]:
         if d in daily or d in run_by_day:
             parts = [formatting.score(daily[d])] if d in daily else []
             parts += run_by_day.get(d, [])
-            lines.append(f"{formatting.day(d)}: {', '.join(parts)}")
+            note = f" ({notes[d]})" if d in notes else ""
+            lines.append(f"{formatting.day(d)}: {', '.join(parts)}{note}")
     avg = trends.average(daily, today)
     arrow = trends.trend_arrow(daily, today)
     arrow_text = {
@@ -325,6 +340,7 @@ COMMANDS = {
     "log": cmd_log,
     "run": cmd_run,
     "timezone": cmd_timezone,
+    "note": cmd_note,
     "history": cmd_history,
     "export": cmd_export,
     "delete": cmd_delete,

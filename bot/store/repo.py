@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, literal, or_, select, union_all
+from sqlalchemy import and_, delete, func, literal, or_, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,8 +15,10 @@ from bot.store.models import (
     Activity,
     Base,
     CheckIn,
+    Delivery,
     Escalation,
     Person,
+    Reminder,
     SymptomReport,
 )
 
@@ -83,6 +85,29 @@ async def upsert_checkin(
         set_={"score": score, "source": source, "recorded_at": now, "note": note},
     )
     await s.execute(stmt)
+
+
+async def set_note(s: AsyncSession, person_id: int, day: date, note: str) -> bool:
+    """Attach a note to the daily score of `day`; False when there is no score that day."""
+    result = await s.execute(
+        update(CheckIn)
+        .where(CheckIn.person_id == person_id, CheckIn.day == day, CheckIn.kind == DAILY)
+        .values(note=note)
+    )
+    return bool(result.rowcount)
+
+
+async def notes_since(s: AsyncSession, person_id: int, since: date) -> dict[date, str]:
+    """Notes on daily scores from `since` on."""
+    rows = await s.execute(
+        select(CheckIn.day, CheckIn.note).where(
+            CheckIn.person_id == person_id,
+            CheckIn.kind == DAILY,
+            CheckIn.day >= since,
+            CheckIn.note.is_not(None),
+        )
+    )
+    return {d: n for d, n in rows}
 
 
 async def recent_checkins(
@@ -270,6 +295,13 @@ async def export_rows(s: AsyncSession, person_id: int) -> list[Sequence[object]]
                 person.consent_at.isoformat(),
             )
         )
+        if person.stopped:
+            rows.append(("person", "", "reminders_stopped", "yes", "", ""))
+        if person.paused_until:
+            rows.append(("person", "", "paused_until", person.paused_until.isoformat(), "", ""))
+        if person.quiet_start and person.quiet_end:
+            quiet = f"{person.quiet_start:%H:%M}-{person.quiet_end:%H:%M}"
+            rows.append(("person", "", "quiet_hours", quiet, "", ""))
         if person.strength_started:
             rows.append(
                 ("person", person.strength_started.isoformat(), "strength_started", "", "", "")
@@ -296,4 +328,39 @@ async def export_rows(s: AsyncSession, person_id: int) -> list[Sequence[object]]
         select(Activity).where(Activity.person_id == person_id).order_by(Activity.day)
     ):
         rows.append(("activity", a.day.isoformat(), a.kind, "", "", a.recorded_at.isoformat()))
+    for r in await reminders_of(s, person_id):
+        detail = ("weekdays" if r.weekdays_only else "every day") + ("" if r.enabled else ", off")
+        rows.append(("reminder", "", r.kind, r.times, detail, ""))
+    for d in await s.scalars(
+        select(Delivery).where(Delivery.person_id == person_id).order_by(Delivery.slot)
+    ):
+        rows.append(
+            ("reminder_sent", d.slot.date().isoformat(), d.kind, "", "", d.sent_at.isoformat())
+        )
     return rows
+
+
+async def reminders_of(s: AsyncSession, person_id: int) -> list[Reminder]:
+    """The person's reminder rows (checkin, core, posture), in a stable order."""
+    return list(
+        await s.scalars(
+            select(Reminder).where(Reminder.person_id == person_id).order_by(Reminder.id)
+        )
+    )
+
+
+async def add_reminder(
+    s: AsyncSession, person_id: int, kind: str, times: str, weekdays_only: bool
+) -> Reminder:
+    """A new, not yet scheduled reminder row for the person."""
+    reminder = Reminder(
+        person_id=person_id,
+        kind=kind,
+        times=times,
+        weekdays_only=weekdays_only,
+        enabled=True,
+        sent_count=0,
+    )
+    s.add(reminder)
+    await s.flush()
+    return reminder
