@@ -182,9 +182,53 @@ class Delivery(Base):
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class Club(Base):
+    """A group chat or channel running daily club check-ins. Holds no one's scores."""
+
+    __tablename__ = "clubs"
+    __table_args__ = (UniqueConstraint("platform", "chat_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    tz: Mapped[str] = mapped_column(String(64), default="UTC")
+    post_time: Mapped[time | None] = mapped_column(Time, nullable=True)  # local; None = off
+    enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    streaks: Mapped[bool] = mapped_column(Boolean, default=False)
+    next_post_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ClubMember(Base):
+    """A person who checked in through a club post; a display name only if they share streaks."""
+
+    __tablename__ = "club_members"
+    __table_args__ = (UniqueConstraint("club_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    club_id: Mapped[int] = mapped_column(ForeignKey("clubs.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(_person_fk(), index=True)
+    share_streak: Mapped[bool] = mapped_column(Boolean, default=False)
+    display_name: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ClubPost(Base):
+    """The ledger of daily club posts: one per club and local date."""
+
+    __tablename__ = "club_posts"
+    __table_args__ = (UniqueConstraint("club_id", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    club_id: Mapped[int] = mapped_column(ForeignKey("clubs.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    posted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 # Every table that holds rows about a person: /delete and /export walk this list
 # (deliveries before reminders: the ledger refers to them).
 PERSONAL_TABLES: tuple[type[Base], ...] = (
+    ClubMember,
     CheckIn,
     SymptomReport,
     Escalation,
