@@ -99,16 +99,20 @@ class Engine:
             self.text_handlers.extend(getattr(module, "TEXT", ()))
         self.hooks_new_person: list[Hook] = []
         self.hooks_timezone: list[Hook] = []
+        self.hooks_reachable: list[Hook] = []
         for module in modules or _default_modules():
             self.hooks_new_person.extend(getattr(module, "ON_NEW_PERSON", ()))
             self.hooks_timezone.extend(getattr(module, "ON_TIMEZONE", ()))
+            self.hooks_reachable.extend(getattr(module, "ON_REACHABLE", ()))
         self._snooze: ActionHandler | None = None
 
-    def consent_prompt(self, ctx: Ctx, pending: int | None) -> list[Reply]:
+    def consent_prompt(
+        self, ctx: Ctx, pending: int | None, club_id: int | None = None
+    ) -> list[Reply]:
         """Ask for consent before anything is stored (pending: a score to record on 'yes')."""
         from bot.handlers.core import consent_prompt
 
-        return consent_prompt(ctx, pending)
+        return consent_prompt(ctx, pending, club_id)
 
     async def on_new_person(self, ctx: Ctx) -> None:
         """Run the hooks for a person who just consented (e.g. default reminders)."""
@@ -118,6 +122,11 @@ class Engine:
     async def on_timezone_changed(self, ctx: Ctx) -> None:
         """Run the hooks after a time zone change (e.g. recompute reminder times)."""
         for hook in self.hooks_timezone:
+            await hook(ctx)
+
+    async def on_reachable_again(self, ctx: Ctx) -> None:
+        """Run the hooks for a person who was unreachable and wrote again (resume reminders)."""
+        for hook in self.hooks_reachable:
             await hook(ctx)
 
     async def snooze(self, ctx: Ctx) -> list[Reply]:
@@ -135,6 +144,7 @@ class Engine:
                 ctx = Ctx(self, session, inc, person, self.clock.now())
                 if person is not None and not person.reachable:
                     person.reachable = True  # they wrote again: reminders may resume
+                    await self.on_reachable_again(ctx)
                 replies = await self._route(ctx)
                 await session.commit()
                 return replies
@@ -190,9 +200,9 @@ def parsing_hint(text: str) -> str:
 
 
 def _default_modules() -> tuple[ModuleType, ...]:
-    from bot.handlers import advice, core
+    from bot.handlers import advice, clubs, core
 
-    modules: list[ModuleType] = [core, advice]
+    modules: list[ModuleType] = [core, advice, clubs]
     try:
         from bot.handlers import reminders
     except ImportError:

@@ -1,0 +1,579 @@
+"""Claim due reminders, send them through each platform's Sender, record them in the ledger.
+
+Protocol (claim with a lease):
+
+1. Claim: one short transaction marks up to ``batch_size`` due rows (``next_send_at <= now``,
+   no live lease) with ``claimed_by = <token>`` and ``claimed_until = now + lease``, and
+   commits. On PostgreSQL the rows are picked with ``FOR UPDATE SKIP LOCKED``, so any number
+   of dispatcher processes share the queue without waiting on each other or taking the same
+   row; SQLite has one writer and claims in a single ``UPDATE ... RETURNING`` statement.
+2. Send: outside any transaction, through the platform's rate limiter. A row whose slot is
+   already in the ledger is not sent again.
+3. Record: every ``flush_every`` outcomes, one transaction inserts the ledger rows
+   (``deliveries``, unique on ``(reminder_id, slot)``, ``ON CONFLICT DO NOTHING``) and
+   advances each row (next slot, send time, nudge) *only if it still carries our token*,
+   releasing the lease.
+
+Crash-safety contract: a worker killed at any point loses no reminder. Rows it had claimed
+keep ``next_send_at`` until step 3 commits, so once their lease expires anyone claims them
+again and sends them. Duplicates are bounded by the messages in flight at the kill: those
+sent but not yet recorded, at most ``flush_every`` (plus ``concurrency`` sends under way) per
+killed worker. A worker that merely runs slow stops sending before its lease runs out and
+releases the rest; if its lease expired anyway, its late record is refused by the token check
+(the schedule) and by the unique key (the ledger), so the slot is still recorded once.
+
+Failures: ``RetryLater`` waits the time the platform asks for and retries (a few times, then
+the row is released to be claimed again after that time, never dropped). ``TransientError``
+retries with backoff, then releases the row for a later pass. ``Unreachable`` marks the
+person unreachable and parks all their reminders (``next_send_at = NULL``) without touching
+anyone else's; the engine's ON_REACHABLE hook reschedules them from "now" when they write.
+
+Catch-up: a reminder found more than ``Settings.grace`` past its send time (the bot was down)
+is dropped, not sent, and the next slot after ``now - grace`` is scheduled, so downtime
+never floods anyone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import and_, bindparam, case, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.delivery import RetryLater, Sender, TransientError, Unreachable
+from bot.engine import Ctx, Engine
+from bot.events import Address, Incoming, Reply
+from bot.handlers import advice
+from bot.store.models import Activity, CheckIn, Delivery, Escalation, Person, Reminder, UTCDateTime
+from content import loader
+from scheduler import content, plan, timing
+from scheduler.ratelimit import RateLimiter, limiter_for
+
+log = logging.getLogger(__name__)
+
+R = Reminder.__table__
+P = Person.__table__
+D = Delivery.__table__
+
+# Tiers after which the next morning's check-in asks how the run or the rest went.
+FOLLOW_UP_TIERS = frozenset({"modify", "professional", "urgent", "emergency"})
+CORE_DONE_KINDS = ("core_done", "core_skipped")
+DEFAULT_BACKOFF = (0.5, 2.0, 8.0)
+
+
+class Outcome(Enum):
+    """What happened to one claimed row."""
+
+    SENT = "sent"  # delivered: record it and advance
+    SKIP = "skip"  # nothing to send (already recorded, nudge not needed, too late): advance
+    RESCHEDULE = "reschedule"  # the person paused/stopped meanwhile: schedule from now
+    RELEASE = "release"  # not sent (throttled, failing, out of lease): claim again later
+    UNREACHABLE = "unreachable"  # the person cannot be reached: park all their reminders
+
+
+@dataclass
+class PassStats:
+    """Counts from one dispatcher pass."""
+
+    claimed: int = 0
+    sent: int = 0
+    skipped: int = 0
+    dropped: int = 0
+    released: int = 0
+    unreachable: int = 0
+
+    def add(self, other: PassStats) -> None:
+        """Accumulate another pass's counts."""
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass
+class _Item:
+    """One claimed row on its way through the pass."""
+
+    row: Any
+    person: Any
+    c: plan.Controls
+    slot: datetime  # the ledger key of what is due now
+    due_at: datetime  # when it was meant to be sent
+    extra: bool  # the one-off send (snooze or nudge), not the regular slot
+    kind: str  # ledger kind: checkin | nudge | core | snooze | posture
+    stale: bool = False  # claimed with nothing owed (a changed row): schedule it afresh
+    reply: Reply | None = None
+    outcome: Outcome = Outcome.SKIP
+    dropped: bool = False
+    not_before: datetime | None = None
+
+
+@dataclass
+class _Batch:
+    token: str
+    now: datetime
+    lease_until: datetime
+    items: list[_Item] = field(default_factory=list)
+
+
+class Dispatcher:
+    """Sends due reminders; any number may run against one database (see the module doc)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        senders: Mapping[str, Sender],
+        *,
+        batch_size: int = 500,
+        flush_every: int = 100,
+        concurrency: int = 16,
+        lease: timedelta = timedelta(minutes=5),
+        retry_attempts: int = 5,
+        backoff: Sequence[float] = DEFAULT_BACKOFF,
+        release_delay: timedelta = timedelta(seconds=30),
+        user_ids: Iterable[str] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.senders = dict(senders)
+        self.limiters: dict[str, RateLimiter | None] = {p: limiter_for(p) for p in self.senders}
+        self.batch_size = batch_size
+        self.flush_every = max(1, flush_every)
+        self.concurrency = max(1, concurrency)
+        self.lease = lease
+        self.retry_attempts = retry_attempts
+        self.backoff = tuple(backoff)
+        self.release_delay = release_delay
+        self.user_ids = frozenset(user_ids) if user_ids is not None else None
+        self._stopping = False
+        self._flush_lock = asyncio.Lock()
+
+    @property
+    def clock(self):  # type: ignore[no-untyped-def]
+        """The engine's clock (a ManualClock in tests and the simulated console)."""
+        return self.engine.clock
+
+    def request_stop(self) -> None:
+        """Finish what is in flight, release the rest of the claimed rows, claim no more."""
+        self._stopping = True
+
+    # -- public passes ------------------------------------------------------------------
+
+    async def run_once(self) -> PassStats:
+        """Claim and process batches until nothing more is due now."""
+        total = PassStats()
+        while not self._stopping:
+            now = self.clock.now()
+            batch = await self._claim(now)
+            if batch is None:
+                break
+            total.add(await self._process(batch))
+        return total
+
+    async def next_due_at(self) -> datetime | None:
+        """The earliest instant some reminder becomes claimable (for waking up on time)."""
+        ready = case(
+            (R.c.claimed_until > R.c.next_send_at, R.c.claimed_until), else_=R.c.next_send_at
+        )
+        stmt = select(func.min(ready, type_=UTCDateTime())).select_from(
+            R.join(P, P.c.id == R.c.person_id)
+        )
+        stmt = self._scope(stmt.where(R.c.next_send_at.is_not(None)))
+        async with self.engine.sessions() as s:
+            return await s.scalar(stmt)
+
+    # -- claim ----------------------------------------------------------------------------
+
+    def _scope(self, stmt: Any) -> Any:
+        stmt = stmt.where(P.c.platform.in_(sorted(self.senders)))
+        if self.user_ids is not None:
+            stmt = stmt.where(P.c.user_id.in_(sorted(self.user_ids)))
+        return stmt
+
+    async def _claim(self, now: datetime) -> _Batch | None:
+        token = uuid.uuid4().hex
+        lease_until = now + self.lease
+        pick = (
+            select(R.c.id)
+            .select_from(R.join(P, P.c.id == R.c.person_id))
+            .where(
+                R.c.next_send_at <= now,
+                or_(R.c.claimed_until.is_(None), R.c.claimed_until < now),
+            )
+            .order_by(R.c.next_send_at, R.c.id)
+            .limit(self.batch_size)
+        )
+        pick = self._scope(pick)
+        returning = (
+            R.c.id,
+            R.c.person_id,
+            R.c.kind,
+            R.c.times,
+            R.c.weekdays_only,
+            R.c.enabled,
+            R.c.next_slot,
+            R.c.next_send_at,
+            R.c.snoozed_until,
+            R.c.sent_count,
+        )
+        claim = update(R).values(claimed_by=token, claimed_until=lease_until).returning(*returning)
+        async with self.engine.sessions() as s, s.begin():
+            if _dialect(s) == "postgresql":
+                # Lock-and-skip first, then mark: rows another dispatcher holds are passed over.
+                ids = list(await s.scalars(pick.with_for_update(of=R, skip_locked=True)))
+                if not ids:
+                    return None
+                rows = (await s.execute(claim.where(R.c.id.in_(ids)))).all()
+            else:
+                rows = (await s.execute(claim.where(R.c.id.in_(pick.scalar_subquery())))).all()
+            if not rows:
+                return None
+            rows.sort(key=lambda r: (r.next_send_at, r.id))
+            people = await _people(s, {r.person_id for r in rows})
+        batch = _Batch(token, now, lease_until)
+        for row in rows:
+            person = people[row.person_id]
+            c = plan.controls(
+                person.tz,
+                person.quiet_start,
+                person.quiet_end,
+                person.paused_until,
+                person.stopped,
+                person.reachable,
+            )
+            batch.items.append(_item(row, person, c, now))
+        return batch
+
+    # -- process ----------------------------------------------------------------------------
+
+    async def _process(self, batch: _Batch) -> PassStats:
+        stats = PassStats(claimed=len(batch.items))
+        grace = self.engine.settings.grace
+        to_send: list[_Item] = []
+        async with self.engine.sessions() as s:
+            recorded = await _recorded(s, batch.items)
+            facts = await _Facts.load(s, batch.items)
+            for item in batch.items:
+                if (
+                    item.stale
+                    or not item.c.active
+                    or (item.c.paused_until is not None and item.c.paused_until > item.slot)
+                ):
+                    item.outcome = Outcome.RESCHEDULE
+                elif (item.row.id, item.slot) in recorded:
+                    item.outcome = Outcome.SKIP
+                elif not timing.catch_up(item.due_at, batch.now, grace):
+                    item.outcome, item.dropped = Outcome.SKIP, True
+                    stats.dropped += 1
+                else:
+                    item.reply = await self._reply(s, item, facts)
+                    if item.reply is None:
+                        item.outcome = Outcome.SKIP
+                    else:
+                        to_send.append(item)
+        pending = [i for i in batch.items if i.reply is None]
+        done: list[_Item] = []
+
+        async def worker(queue: Iterable[_Item]) -> None:
+            for item in queue:
+                await self._deliver(item, batch)
+                done.append(item)
+                if len(done) >= self.flush_every:
+                    await self._flush_done(batch, done)
+
+        queue = iter(to_send)
+        workers = min(self.concurrency, len(to_send))
+        if workers:
+            await asyncio.gather(*(worker(queue) for _ in range(workers)))
+        done.extend(pending)
+        await self._flush_done(batch, done)
+        for item in batch.items:
+            if item.outcome is Outcome.SENT:
+                stats.sent += 1
+            elif item.outcome is Outcome.RELEASE:
+                stats.released += 1
+            elif item.outcome is Outcome.UNREACHABLE:
+                stats.unreachable += 1
+            elif not item.dropped:
+                stats.skipped += 1
+        return stats
+
+    async def _reply(self, s: AsyncSession, item: _Item, facts: _Facts) -> Reply | None:
+        person, row = item.person, item.row
+        tz = plan.zone(item.c.tz)
+        day = timing.local_date(item.due_at, tz)
+        meta = {
+            "local_time": timing.format_local(item.due_at, tz),
+            "reminder_id": str(row.id),
+            "slot": item.slot.isoformat(),
+            "kind": item.kind,
+        }
+        if item.kind == "checkin":
+            return content.checkin((person.id, day - timedelta(days=1)) in facts.eased, meta)
+        if item.kind == "nudge":
+            return None if (person.id, day) in facts.scored else content.nudge(meta)
+        if item.kind == "posture":
+            return content.posture(loader.posture_tip(self.engine.content, row.sent_count), meta)
+        if (person.id, day) in facts.core_marked:
+            return None  # done or skipped already today: no reminder about it
+        return content.core(await self._routine(s, person.id, item), item.extra, meta)
+
+    async def _routine(self, s: AsyncSession, person_id: int, item: _Item) -> str:
+        person = await s.get(Person, person_id)
+        assert person is not None
+        inc = Incoming(person.platform, person.user_id, person.chat_id)
+        ctx = Ctx(self.engine, s, inc, person, item.due_at)
+        tier = await advice.current_tier(ctx)
+        week = advice.strength_week(person.strength_started, ctx.today)
+        return loader.routine_for(self.engine.content, ctx.today, tier.key, week).text()
+
+    async def _deliver(self, item: _Item, batch: _Batch) -> None:
+        assert item.reply is not None
+        person = item.person
+        sender = self.senders[person.platform]
+        limiter = self.limiters.get(person.platform)
+        address = Address(person.platform, person.chat_id)
+        throttled = transient = 0
+        # Stop well before the lease ends so nobody else can claim a row we are still sending.
+        margin = min(self.lease / 5, timedelta(seconds=30))
+        while True:
+            if self._stopping or self.clock.now() >= batch.lease_until - margin:
+                item.outcome = Outcome.RELEASE
+                return
+            if limiter is not None:
+                await limiter.acquire(person.chat_id)
+            try:
+                await sender.send(address, item.reply)
+            except Unreachable:
+                item.outcome = Outcome.UNREACHABLE
+                return
+            except RetryLater as exc:
+                throttled += 1
+                if throttled > self.retry_attempts:
+                    item.outcome = Outcome.RELEASE
+                    item.not_before = self.clock.now() + timedelta(seconds=exc.retry_after)
+                    return
+                await asyncio.sleep(max(0.0, exc.retry_after))
+            except TransientError:
+                transient += 1
+                if transient > len(self.backoff):
+                    item.outcome = Outcome.RELEASE
+                    item.not_before = self.clock.now() + self.release_delay
+                    return
+                await asyncio.sleep(self.backoff[transient - 1])
+            except Exception as exc:
+                # An adapter bug must not stop everyone else's reminders; try again later.
+                log.error("sending a reminder failed: %s", type(exc).__name__)
+                item.outcome = Outcome.RELEASE
+                item.not_before = self.clock.now() + self.release_delay
+                return
+            else:
+                item.outcome = Outcome.SENT
+                return
+
+    # -- record ----------------------------------------------------------------------------
+
+    async def _flush_done(self, batch: _Batch, done: list[_Item]) -> None:
+        async with self._flush_lock:
+            items = done[:]
+            done.clear()
+            if items:
+                await self._record(batch, items)
+
+    async def _record(self, batch: _Batch, items: list[_Item]) -> None:
+        now = batch.now
+        ledger: list[dict[str, Any]] = []
+        advances: list[dict[str, Any]] = []
+        releases: list[dict[str, Any]] = []
+        parked: set[int] = set()
+        for item in items:
+            if item.outcome is Outcome.UNREACHABLE:
+                parked.add(item.person.id)
+            elif item.outcome is Outcome.RELEASE:
+                releases.append(
+                    {"b_id": item.row.id, "b_token": batch.token, "b_until": item.not_before}
+                )
+            else:
+                if item.outcome is Outcome.SENT:
+                    ledger.append(
+                        {
+                            "reminder_id": item.row.id,
+                            "person_id": item.person.id,
+                            "slot": item.slot,
+                            "kind": item.kind,
+                            "sent_at": self.clock.now(),
+                        }
+                    )
+                due = self._advance(item, now)
+                advances.append(
+                    {
+                        "b_id": item.row.id,
+                        "b_token": batch.token,
+                        "b_slot": due.next_slot,
+                        "b_send": due.next_send_at,
+                        "b_extra": due.snoozed_until,
+                        "b_inc": 1 if item.outcome is Outcome.SENT and not item.extra else 0,
+                    }
+                )
+        async with self.engine.sessions() as s, s.begin():
+            if ledger:
+                insert = sqlite.insert if _dialect(s) == "sqlite" else postgresql.insert
+                stmt = insert(D).on_conflict_do_nothing(index_elements=["reminder_id", "slot"])
+                await s.execute(stmt, ledger)
+            mine = and_(R.c.id == bindparam("b_id"), R.c.claimed_by == bindparam("b_token"))
+            if advances:
+                await s.execute(
+                    update(R)
+                    .where(mine)
+                    .values(
+                        next_slot=bindparam("b_slot", type_=UTCDateTime()),
+                        next_send_at=bindparam("b_send", type_=UTCDateTime()),
+                        snoozed_until=bindparam("b_extra", type_=UTCDateTime()),
+                        sent_count=R.c.sent_count + bindparam("b_inc"),
+                        claimed_by=None,
+                        claimed_until=None,
+                    ),
+                    advances,
+                )
+            if releases:
+                await s.execute(
+                    update(R)
+                    .where(mine)
+                    .values(
+                        claimed_by=None, claimed_until=bindparam("b_until", type_=UTCDateTime())
+                    ),
+                    releases,
+                )
+            if parked:
+                # Only this person's rows: everyone else's schedule is untouched.
+                await s.execute(update(P).where(P.c.id.in_(parked)).values(reachable=False))
+                await s.execute(
+                    update(R)
+                    .where(R.c.person_id.in_(parked))
+                    .values(next_send_at=None, claimed_by=None, claimed_until=None)
+                )
+
+    def _advance(self, item: _Item, now: datetime) -> plan.Due:
+        row, c = item.row, item.c
+        if item.outcome is Outcome.RESCHEDULE:
+            return plan.fresh(row.times, row.weekdays_only, row.enabled, row.snoozed_until, c, now)
+        pending_extra = row.snoozed_until
+        if item.extra:
+            # The one-off send is done; the regular slot is still owed.
+            slot = row.next_slot if row.enabled else None
+            send = plan.send_time(slot, c) if slot is not None else None
+            return plan.Due(slot, send, None)
+        if pending_extra is not None and pending_extra <= now:
+            pending_extra = None
+        # From the slot, not the send time, so quiet hours cannot merge two slots into one;
+        # after downtime, from the edge of the grace window so old slots are not owed.
+        after = item.slot if not item.dropped else max(item.slot, now - self.engine.settings.grace)
+        due = plan.next_due(row.times, row.weekdays_only, c, after) if row.enabled else None
+        if item.kind == "checkin" and item.outcome is Outcome.SENT:
+            pending_extra = timing.nudge_at(item.due_at, plan.zone(c.tz), quiet=c.quiet)
+        if due is None:
+            return plan.Due(None, pending_extra, pending_extra)
+        slot, send = due
+        send_at = min(send, pending_extra) if pending_extra is not None else send
+        return plan.Due(slot, send_at, pending_extra)
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _dialect(s: AsyncSession) -> str:
+    return s.get_bind().dialect.name
+
+
+def _item(row: Any, person: Any, c: plan.Controls, now: datetime) -> _Item:
+    """Decide whether the regular slot or the one-off extra send is the one due now."""
+    regular = plan.send_time(row.next_slot, c) if row.next_slot is not None else None
+    extra = row.snoozed_until
+    if extra is not None and extra <= now and (regular is None or extra <= regular):
+        kind = {"checkin": "nudge", "core": "snooze"}.get(row.kind, row.kind)
+        return _Item(row, person, c, extra, extra, True, kind)
+    if regular is None:
+        # Nothing is owed (the row changed under us): schedule it afresh.
+        return _Item(row, person, c, row.next_send_at, row.next_send_at, True, row.kind, True)
+    return _Item(row, person, c, row.next_slot, regular, False, row.kind)
+
+
+async def _people(s: AsyncSession, ids: set[int]) -> dict[int, Any]:
+    cols = (
+        P.c.id,
+        P.c.platform,
+        P.c.user_id,
+        P.c.chat_id,
+        P.c.tz,
+        P.c.reachable,
+        P.c.stopped,
+        P.c.paused_until,
+        P.c.quiet_start,
+        P.c.quiet_end,
+    )
+    rows = await s.execute(select(*cols).where(P.c.id.in_(sorted(ids))))
+    return {r.id: r for r in rows}
+
+
+async def _recorded(s: AsyncSession, items: list[_Item]) -> set[tuple[int, datetime]]:
+    """Which (reminder, slot) pairs of this batch the ledger already holds."""
+    ids = sorted({i.row.id for i in items})
+    slots = sorted({i.slot for i in items})
+    rows = await s.execute(
+        select(D.c.reminder_id, D.c.slot).where(D.c.reminder_id.in_(ids), D.c.slot.in_(slots))
+    )
+    return {(rid, slot) for rid, slot in rows}
+
+
+@dataclass
+class _Facts:
+    """What the batch's messages depend on, read in a few queries rather than per person."""
+
+    eased: set[tuple[int, date]] = field(default_factory=set)  # ease-off announced that day
+    scored: set[tuple[int, date]] = field(default_factory=set)  # a daily score that day
+    core_marked: set[tuple[int, date]] = field(default_factory=set)  # core done/skipped
+
+    @classmethod
+    async def load(cls, s: AsyncSession, items: list[_Item]) -> _Facts:
+        facts = cls()
+        by_kind: dict[str, set[int]] = {}
+        earliest: date | None = None
+        for item in items:
+            by_kind.setdefault(item.kind, set()).add(item.person.id)
+            day = timing.local_date(item.due_at, plan.zone(item.c.tz))
+            earliest = day if earliest is None or day < earliest else earliest
+        if earliest is None:
+            return facts
+        if ids := by_kind.get("checkin"):
+            rows = await s.execute(
+                select(Escalation.person_id, Escalation.day).where(
+                    Escalation.person_id.in_(sorted(ids)),
+                    Escalation.day >= earliest - timedelta(days=1),
+                    Escalation.tier.in_(sorted(FOLLOW_UP_TIERS)),
+                )
+            )
+            facts.eased = {(p, d) for p, d in rows}
+        if ids := by_kind.get("nudge"):
+            rows = await s.execute(
+                select(CheckIn.person_id, CheckIn.day).where(
+                    CheckIn.person_id.in_(sorted(ids)),
+                    CheckIn.day >= earliest,
+                    CheckIn.kind == "daily",
+                )
+            )
+            facts.scored = {(p, d) for p, d in rows}
+        if ids := by_kind.get("core", set()) | by_kind.get("snooze", set()):
+            rows = await s.execute(
+                select(Activity.person_id, Activity.day).where(
+                    Activity.person_id.in_(sorted(ids)),
+                    Activity.day >= earliest,
+                    Activity.kind.in_(CORE_DONE_KINDS),
+                )
+            )
+            facts.core_marked = {(p, d) for p, d in rows}
+        return facts
