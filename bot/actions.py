@@ -16,7 +16,8 @@ MAX_PAYLOAD = 60
 # kind -> regex for its arguments (joined by ':')
 _KINDS: dict[str, re.Pattern[str]] = {
     "s": re.compile(r"(?:[0-9]|10)"),  # daily score 0..10
-    "c": re.compile(r"(?:y|n)(?::(?:[0-9]|10))?"),  # consent yes/no, optional pending score
+    # consent yes/no, optional pending score and the club whose post it came from
+    "c": re.compile(r"(?:y|n)(?::(?:[0-9]|10)(?::[0-9]{1,12})?)?"),
     "d": re.compile(r"y|n"),  # delete confirm / cancel
     "f": re.compile(r"[a-z_]{2,20}"),  # red-flag screen option code
     "r": re.compile(r"done|snooze|skip"),  # core-work reminder buttons

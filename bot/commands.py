@@ -98,6 +98,27 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec("resume", "Resume reminders"),
     CommandSpec("stop", "Stop all reminders until /resume"),
+    CommandSpec(
+        "club",
+        "Club check-ins in a group (admins): /club on 07:30, /club summary",
+        (
+            Option(
+                "action",
+                "on, off, timezone, streaks or summary",
+                required=True,
+                choices=("on", "off", "timezone", "streaks", "summary"),
+            ),
+            Option("value", "a time (07:30), a time zone, or on/off"),
+        ),
+        needs_consent=False,
+        group_ok=True,
+    ),
+    CommandSpec(
+        "streak",
+        "Appear in your clubs' streaks, or not: /streak share or /streak hide",
+        (Option("choice", "share or hide", required=True, choices=("share", "hide")),),
+        group_ok=True,
+    ),
     CommandSpec("export", "Download everything I store about you (CSV)"),
     CommandSpec("delete", "Erase everything I store about you", needs_consent=False),
     CommandSpec("help", "What I can do", needs_consent=False, group_ok=True),

@@ -33,6 +33,8 @@ class Incoming:
     chat_kind: ChatKind = ChatKind.PRIVATE
     is_admin: bool = False
     tz_hint: str | None = None
+    # Only stored for someone who opts in to appear in club streaks.
+    display_name: str | None = None
 
     @property
     def address(self) -> Address:

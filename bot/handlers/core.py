@@ -34,9 +34,12 @@ def disclaimer(ctx: Ctx) -> str:
     return ctx.content.messages.disclaimer
 
 
-def consent_prompt(ctx: Ctx, pending: int | None) -> list[Reply]:
+def consent_prompt(ctx: Ctx, pending: int | None, club_id: int | None = None) -> list[Reply]:
     """Ask for consent; a score typed before consenting rides along in the button, not the DB."""
-    yes = actions.encode("c", "y", pending) if pending is not None else actions.encode("c", "y")
+    args: tuple[object, ...] = ("y",)
+    if pending is not None:
+        args += (pending,) if club_id is None else (pending, club_id)
+    yes = actions.encode("c", *args)
     text = CONSENT_TEXT.format(platform=ctx.inc.platform.capitalize())
     if pending is not None:
         text = f"I'll record {formatting.score(pending)} as soon as you say yes. " + text
@@ -97,8 +100,13 @@ async def on_consent(ctx: Ctx, action: Action) -> list[Reply]:
                 private=True,
             )
         ]
+    if len(action.args) > 2:
+        from bot.handlers import clubs
+
+        await clubs.join_after_consent(ctx, int(action.args[2]))
     if len(action.args) > 1:
-        return replies + await record_score(ctx, int(action.args[1]), ctx.today, "daily", "chat")
+        source = "club" if len(action.args) > 2 else "chat"
+        return replies + await record_score(ctx, int(action.args[1]), ctx.today, "daily", source)
     return [*replies, ask_score()]
 
 
