@@ -10,7 +10,7 @@ from bot.app import App
 from bot.clock import ManualClock
 from bot.delivery import Unreachable
 from bot.events import Address, ChatKind, Incoming, Reply
-from bot.handlers.clubs import ONLY_ADMINS
+from bot.handlers.clubs import ONLY_ADMINS, bot_removed, chat_migrated
 from bot.store import club_repo
 from bot.store.models import Club, ClubMember, ClubPost
 from scheduler.club_posts import post_due_clubs
@@ -216,11 +216,15 @@ async def test_a_group_that_removed_the_bot_is_deactivated(app: App) -> None:
 
 async def test_a_migrated_group_keeps_its_club(app: App) -> None:
     await in_group(app, "ada", "/club on 07:30", admin=True)
+    assert await chat_migrated(app.sessions, "telegram", GROUP, "-100999")
     async with app.sessions() as s:
-        assert await club_repo.move(s, "telegram", GROUP, "-100999")
-        await s.commit()
         moved = await club_repo.find(s, "telegram", "-100999")
+        assert await club_repo.find(s, "telegram", GROUP) is None
     assert moved is not None and moved.enabled
+    assert await bot_removed(app.sessions, "telegram", "-100999")
+    async with app.sessions() as s:
+        gone = await club_repo.find(s, "telegram", "-100999")
+    assert gone is not None and not gone.enabled
 
 
 async def test_club_commands_in_private_explain_where_they_work(app: App) -> None:

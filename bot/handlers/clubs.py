@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import clubstats, formatting, parsing
 from bot.actions import Action
@@ -210,3 +210,23 @@ async def join_after_consent(ctx: Ctx, club_id: int) -> None:
 
 COMMANDS = {"club": cmd_club, "streak": cmd_streak}
 ACTIONS = {"k": on_club_tap}
+
+
+async def chat_migrated(
+    sessions: async_sessionmaker[AsyncSession], platform: str, old_chat: str, new_chat: str
+) -> bool:
+    """A group changed its id (Telegram migrate_to_chat_id): the club follows it."""
+    async with sessions() as s:
+        moved = await club_repo.move(s, platform, old_chat, new_chat)
+        await s.commit()
+    return moved
+
+
+async def bot_removed(
+    sessions: async_sessionmaker[AsyncSession], platform: str, chat_id: str
+) -> bool:
+    """The bot was removed from a group: its club stops posting (settings are kept)."""
+    async with sessions() as s:
+        stopped = await club_repo.deactivate(s, platform, chat_id)
+        await s.commit()
+    return stopped
