@@ -1,0 +1,543 @@
+"""Discord edge (discord.py 2.7): slash commands, payload buttons, DMs, and reminder sends.
+
+Everything a person does becomes one `Incoming` for the engine; every `Reply` is rendered
+within Discord's limits. Interactions are deferred at once and answered by follow-ups, so
+the 3-second deadline holds however slow the database is. In a guild every answer is
+ephemeral: only the person who ran the command or tapped the button sees it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import io
+import logging
+import re
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import aiohttp
+import discord
+import yarl
+from discord import app_commands
+
+from bot.actions import decode as decode_action
+from bot.app import App
+from bot.commands import CommandSpec, Option, public_commands
+from bot.delivery import DeliveryError, RetryLater, TransientError, Unreachable
+from bot.events import Address, Attachment, Button, ChatKind, Incoming, Reply
+from bot.formatting import split_text
+from bot.parsing import suggest_timezones
+
+PLATFORM = "discord"
+
+# Discord's limits, named once (https://discord.com/developers/docs).
+MESSAGE_LIMIT = 2000  # characters of content per message
+ROW_WIDTH = 5  # buttons per action row
+MAX_ROWS = 5  # action rows per message
+BUTTON_LABEL_LIMIT = 80
+DESCRIPTION_LIMIT = 100  # command and option descriptions
+AUTOCOMPLETE_LIMIT = 25  # choices per autocomplete answer
+
+# Forbidden / NotFound codes meaning "this person cannot get our messages": DMs closed or no
+# shared server (50007), blocked (50278), the account or channel gone (10013, 10003).
+UNREACHABLE_CODES = frozenset({50007, 50278, 10013, 10003})
+
+# Waits discord.py may sleep out inside one send; a longer 429 comes back as RetryLater so a
+# reminder worker is never parked for minutes (discord.py refuses less than 30 s).
+MAX_RATELIMIT_WAIT = 30.0
+READY_TIMEOUT = 60.0  # login to READY; past this, start() fails instead of hanging
+GUILD_READY_TIMEOUT = 2.0  # discord.py's default wait for GUILD_CREATEs after READY
+DRAIN_TIMEOUT = 10.0  # stop() lets events in flight finish (and commit) this long
+
+# The red-flag screen says "tap any that apply": its keyboard stays after a tap. Every other
+# keyboard is single-use and is removed once tapped, so an old one cannot answer twice.
+MULTI_TAP_KINDS = frozenset({"f"})
+
+# A button's custom_id is the engine's versioned payload ("1:s:4"); any version is routed to
+# the engine, which answers a stale or forged one with "This button has expired".
+PAYLOAD = re.compile(r"[0-9]+:.+")
+
+log = logging.getLogger(__name__)
+
+
+class _PrivateLogFilter(logging.Filter):
+    """Drops discord.py's DEBUG records: they dump gateway events and request bodies.
+
+    Those carry what people write (health data) and interaction tokens in webhook URLs.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.DEBUG
+
+
+_PAYLOAD_LOGGERS = ("discord.gateway", "discord.http", "discord.webhook.async_")
+
+
+def _guard_discord_logs() -> None:
+    for name in _PAYLOAD_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _PrivateLogFilter) for f in logger.filters):
+            logger.addFilter(_PrivateLogFilter())
+
+
+def intents() -> discord.Intents:
+    """Guilds (for the cache discord.py expects) and DMs; no privileged intent.
+
+    DM content arrives without the message_content intent, and guild chatter is not for us.
+    """
+    wanted = discord.Intents.none()
+    wanted.guilds = True
+    wanted.dm_messages = True
+    return wanted
+
+
+# ---------------------------------------------------------------------------- rendering
+
+
+@dataclass
+class _Part:
+    """One Discord message: content, a keyboard and files (at least one of them)."""
+
+    content: str | None = None
+    rows: list[list[Button]] = field(default_factory=list)
+    files: list[Attachment] = field(default_factory=list)
+
+    def kwargs(self) -> dict[str, Any]:
+        """Arguments for Messageable.send / Webhook.send (files fresh on every call)."""
+        out: dict[str, Any] = {}
+        if self.content:
+            out["content"] = self.content
+        if self.rows:
+            out["view"] = Keyboard(self.rows)
+        if self.files:
+            out["files"] = [
+                discord.File(io.BytesIO(a.data), filename=a.filename) for a in self.files
+            ]
+        return out
+
+
+class Keyboard(discord.ui.View):
+    """Buttons whose custom_ids are the engine's payloads; taps come back via on_interaction."""
+
+    def __init__(self, rows: Sequence[Sequence[Button]]) -> None:
+        super().__init__(timeout=None)
+        for index, row in enumerate(rows):
+            for button in row:
+                self.add_item(
+                    discord.ui.Button(
+                        label=_label(button.label),
+                        custom_id=button.action,
+                        style=discord.ButtonStyle.secondary,
+                        row=index,
+                    )
+                )
+
+    def is_dispatchable(self) -> bool:
+        # The payload alone routes a tap, before and after a restart; keeping this object in
+        # discord.py's view store (one per reminder, forever) would only grow memory.
+        return False
+
+
+def _label(text: str) -> str:
+    if len(text) <= BUTTON_LABEL_LIMIT:
+        return text
+    return text[: BUTTON_LABEL_LIMIT - 1] + "…"
+
+
+def layout(buttons: Sequence[Sequence[Button]]) -> list[list[list[Button]]]:
+    """The engine's rows as Discord keyboards: kept when they fit, else reflowed in order.
+
+    Returns one keyboard (at most 5 rows of 5) per message needed; more than 25 buttons
+    spill onto further messages rather than being dropped.
+    """
+    rows = [list(row) for row in buttons if row]
+    if not rows:
+        return []
+    if len(rows) <= MAX_ROWS and all(len(row) <= ROW_WIDTH for row in rows):
+        return [rows]
+    flat = [b for row in rows for b in row]
+    per_message = ROW_WIDTH * MAX_ROWS
+    keyboards = []
+    for start in range(0, len(flat), per_message):
+        chunk = flat[start : start + per_message]
+        keyboards.append([chunk[i : i + ROW_WIDTH] for i in range(0, len(chunk), ROW_WIDTH)])
+    return keyboards
+
+
+def render(reply: Reply) -> list[_Part]:
+    """A reply as Discord messages: text split at 2000, keyboard and files on the last part."""
+    texts = split_text(reply.text, MESSAGE_LIMIT) if reply.text else []
+    parts = [_Part(content=t) for t in texts if t.strip()] or [_Part()]
+    keyboards = layout(reply.buttons)
+    last = parts[-1]
+    if keyboards:
+        last.rows = keyboards[0]
+        parts += [_Part(rows=k) for k in keyboards[1:]]
+    last.files = [a for a in (reply.image, reply.document) if a is not None]
+    return [p for p in parts if p.content or p.rows or p.files]
+
+
+# ---------------------------------------------------------------------------- slash commands
+
+
+def _annotation(option: Option) -> Any:
+    """The discord.py type of one catalogue option (typed, ranged, with choices)."""
+    if option.kind == "int":
+        if option.min_value is None and option.max_value is None:
+            return int
+        return app_commands.Range[int, option.min_value, option.max_value]
+    if option.choices:
+        return Literal[option.choices]
+    return str
+
+
+async def _zone_choices(
+    interaction: discord.Interaction, current: str
+) -> list[app_commands.Choice[str]]:
+    """IANA zone names matching what the person typed so far."""
+    return [
+        app_commands.Choice(name=key, value=key)
+        for key in suggest_timezones(current, limit=AUTOCOMPLETE_LIMIT)
+    ]
+
+
+AUTOCOMPLETERS = {"timezone": _zone_choices}
+
+
+def command_text(spec: CommandSpec, values: dict[str, Any]) -> str:
+    """A slash command as the text the engine parses: '/log 5 yesterday'."""
+    args = [str(values[o.name]).strip() for o in spec.options if values.get(o.name) is not None]
+    return " ".join([f"/{spec.name}", *(a for a in args if a)])
+
+
+# ---------------------------------------------------------------------------- the adapter
+
+
+class _Client(discord.Client):
+    """discord.Client with a command tree, handing every event to the adapter."""
+
+    def __init__(self, adapter: DiscordAdapter, guild_ready_timeout: float) -> None:
+        super().__init__(
+            intents=intents(),
+            guild_ready_timeout=guild_ready_timeout,
+            max_ratelimit_timeout=MAX_RATELIMIT_WAIT,
+        )
+        self.adapter = adapter
+        self.tree = app_commands.CommandTree(self)
+        self.tree.error(adapter._on_tree_error)
+
+    async def on_message(self, message: discord.Message) -> None:
+        await self.adapter._on_message(message)
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        await self.adapter._on_interaction(interaction)
+
+
+class DiscordAdapter:
+    """The Discord platform edge: receives into the engine, renders replies, sends reminders."""
+
+    platform = PLATFORM
+
+    def __init__(self, app: App, *, guild_ready_timeout: float = GUILD_READY_TIMEOUT) -> None:
+        self.app = app
+        self.guild_ready_timeout = guild_ready_timeout
+        self.client: _Client | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._inflight: set[asyncio.Task[Any]] = set()
+        self._saved_urls: tuple[str, yarl.URL] | None = None
+        _guard_discord_logs()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Log in, connect, wait for READY and sync the slash commands."""
+        token = self.app.settings.discord_token
+        if token is None:
+            raise RuntimeError("DISCORD_TOKEN is not set")
+        self._point_at_settings()
+        client = self.client = _Client(self, self.guild_ready_timeout)
+        for spec in public_commands():
+            client.tree.add_command(self._slash_command(spec))
+        try:
+            await client.login(token.get_secret_value())
+            self._task = asyncio.create_task(client.connect(), name="discord-gateway")
+            ready = asyncio.create_task(client.wait_until_ready())
+            done, _ = await asyncio.wait(
+                {self._task, ready}, timeout=READY_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
+            )
+            if ready not in done:
+                ready.cancel()
+                if self._task in done:
+                    self._task.result()  # connect() ended before READY: raise its error
+                raise TimeoutError("Discord gateway did not become ready")
+            synced = await client.tree.sync()
+            log.info("discord: ready, %d slash commands synced", len(synced))
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def stop(self) -> None:
+        """Let events in flight finish, then close the gateway and HTTP session."""
+        await self.drain()
+        if self.client is not None:
+            await self.client.close()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
+        self._restore_urls()
+
+    async def drain(self, timeout: float = DRAIN_TIMEOUT) -> None:  # noqa: ASYNC109
+        """Wait (at most `timeout` seconds) until every event in flight has been answered."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self._inflight and loop.time() < deadline:
+            await asyncio.wait(set(self._inflight), timeout=deadline - loop.time())
+
+    def _point_at_settings(self) -> None:
+        # discord.py reads its REST base and gateway from class attributes.
+        settings = self.app.settings
+        if not (settings.discord_api_url or settings.discord_gateway_url):
+            return
+        self._saved_urls = (
+            discord.http.Route.BASE,
+            discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY,
+        )
+        if settings.discord_api_url:
+            discord.http.Route.BASE = settings.discord_api_url.rstrip("/")
+        if settings.discord_gateway_url:
+            discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(
+                settings.discord_gateway_url
+            )
+
+    def _restore_urls(self) -> None:
+        if self._saved_urls is not None:
+            discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = (
+                self._saved_urls
+            )
+            self._saved_urls = None
+
+    # ------------------------------------------------------------------ reminders (Sender)
+
+    async def send(self, address: Address, reply: Reply) -> None:
+        """Deliver a bot-initiated reply (a reminder) by DM, or to a known guild channel."""
+        client = self.client
+        if client is None or client.is_closed():
+            raise TransientError("discord is not connected")
+        async with _delivery_errors():
+            channel = await self._channel(int(address.chat_id))
+            for part in render(reply):
+                await channel.send(**part.kwargs())
+
+    async def _channel(self, chat_id: int) -> discord.abc.Messageable:
+        """A guild channel we know, else the DM with the user of that id (discord.py caches it)."""
+        assert self.client is not None
+        channel = self.client.get_channel(chat_id)
+        if isinstance(channel, discord.abc.Messageable):
+            return channel
+        return await self.client.create_dm(discord.Object(chat_id))
+
+    # ------------------------------------------------------------------ events in
+
+    async def _on_message(self, message: discord.Message) -> None:
+        """A DM from a person: text to the engine, replies in the same DM."""
+        assert self.client is not None
+        if message.author.bot or message.guild is not None:
+            return  # our own echoes, other bots, and guild chatter are not for us
+        if not message.content:
+            return
+        inc = Incoming(
+            platform=PLATFORM,
+            user_id=str(message.author.id),
+            chat_id=str(message.author.id),
+            text=message.content,
+            chat_kind=ChatKind.PRIVATE,
+        )
+        async with self._tracked():
+            replies = await self.app.engine.handle(inc)
+            try:
+                for reply in replies:
+                    await self._deliver_elsewhere_or(reply, inc, message.channel)
+            except discord.HTTPException as exc:
+                log.warning("discord: reply to a DM failed: %s %s", exc.status, exc.code)
+
+    async def _on_interaction(self, interaction: discord.Interaction) -> None:
+        """A button tap: commands and autocomplete go through the command tree instead."""
+        if interaction.type is not discord.InteractionType.component:
+            return
+        data = interaction.data or {}
+        custom_id = str(data.get("custom_id", ""))
+        if not PAYLOAD.fullmatch(custom_id):
+            return
+        async with self._tracked():
+            try:
+                await self._on_tap(interaction, custom_id)
+            except discord.HTTPException as exc:
+                log.warning("discord: answering a button tap failed: %s %s", exc.status, exc.code)
+
+    async def _on_tap(self, interaction: discord.Interaction, payload: str) -> None:
+        # Acknowledge first (no visible change yet): the deadline holds whatever follows.
+        await interaction.response.defer()
+        inc = self._incoming(interaction, action=payload)
+        replies = await self.app.engine.handle(inc)
+        message = interaction.message
+        action = decode_action(payload)
+        own = self._in_bot_dm(interaction) or (message is not None and message.flags.ephemeral)
+        single_use = action is not None and action.kind not in MULTI_TAP_KINDS
+        if message is not None and message.components and own and single_use:
+            await interaction.edit_original_response(view=None)
+        await self._follow_up(interaction, inc, replies)
+
+    async def _on_slash(
+        self, interaction: discord.Interaction, spec: CommandSpec, values: dict[str, Any]
+    ) -> None:
+        """A slash command: defer at once, run it as typed text, answer by follow-ups."""
+        async with self._tracked():
+            try:
+                await interaction.response.defer(
+                    ephemeral=not self._in_bot_dm(interaction), thinking=True
+                )
+                inc = self._incoming(interaction, text=command_text(spec, values))
+                replies = await self.app.engine.handle(inc)
+                if not replies:
+                    await interaction.delete_original_response()
+                    return
+                await self._follow_up(interaction, inc, replies)
+            except discord.HTTPException as exc:
+                log.warning("discord: answering /%s failed: %s %s", spec.name, exc.status, exc.code)
+
+    async def _on_tree_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        # Type only: arguments and tracebacks could quote what the person typed.
+        log.error("discord: slash command failed: %s", type(error).__name__)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _slash_command(self, spec: CommandSpec) -> app_commands.Command[Any, ..., Any]:
+        """A typed discord.py command built from one catalogue entry."""
+
+        async def callback(interaction: discord.Interaction, **values: Any) -> None:
+            await self._on_slash(interaction, spec, values)
+
+        params = [
+            inspect.Parameter(
+                "interaction",
+                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                annotation=discord.Interaction,
+            )
+        ]
+        for option in spec.options:
+            params.append(
+                inspect.Parameter(
+                    option.name,
+                    inspect.Parameter.KEYWORD_ONLY,
+                    annotation=_annotation(option),
+                    default=inspect.Parameter.empty if option.required else None,
+                )
+            )
+        # discord.py reads options from the callback's signature; ours come from the catalogue.
+        callback.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+        callback.__discord_app_commands_param_description__ = {  # type: ignore[attr-defined]
+            o.name: o.description[:DESCRIPTION_LIMIT] for o in spec.options
+        }
+        command: app_commands.Command[Any, ..., Any] = app_commands.Command(
+            name=spec.name, description=spec.description[:DESCRIPTION_LIMIT], callback=callback
+        )
+        for option in spec.options:
+            if option.autocomplete in AUTOCOMPLETERS:
+                command.autocomplete(option.name)(AUTOCOMPLETERS[option.autocomplete])
+        return command
+
+    @staticmethod
+    def _in_bot_dm(interaction: discord.Interaction) -> bool:
+        return interaction.guild_id is None and bool(interaction.context.dm_channel)
+
+    def _incoming(
+        self,
+        interaction: discord.Interaction,
+        *,
+        text: str | None = None,
+        action: str | None = None,
+    ) -> Incoming:
+        """An interaction as the engine's event.
+
+        Every answer to an interaction reaches only the person (ephemeral in a guild), so it
+        is a private conversation with them, addressed by their user id: their DM.
+        """
+        user_id = str(interaction.user.id)
+        perms = interaction.permissions
+        admin = interaction.guild_id is not None and (perms.manage_guild or perms.manage_channels)
+        return Incoming(
+            platform=PLATFORM,
+            user_id=user_id,
+            chat_id=user_id,
+            text=text,
+            action=action,
+            chat_kind=ChatKind.PRIVATE,
+            is_admin=admin,
+        )
+
+    async def _follow_up(
+        self, interaction: discord.Interaction, inc: Incoming, replies: list[Reply]
+    ) -> None:
+        ephemeral = not self._in_bot_dm(interaction)
+        for reply in replies:
+            if reply.to is not None and reply.to != inc.address:
+                await self.send(reply.to, reply)
+                continue
+            for part in render(reply):
+                await interaction.followup.send(**part.kwargs(), ephemeral=ephemeral)
+
+    async def _deliver_elsewhere_or(
+        self, reply: Reply, inc: Incoming, channel: discord.abc.Messageable
+    ) -> None:
+        if reply.to is not None and reply.to != inc.address:
+            await self.send(reply.to, reply)
+            return
+        for part in render(reply):
+            await channel.send(**part.kwargs())
+
+    @contextlib.asynccontextmanager
+    async def _tracked(self) -> AsyncIterator[None]:
+        """Count this event as in flight so stop() lets it finish."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._inflight.add(task)
+        try:
+            yield
+        finally:
+            if task is not None:
+                self._inflight.discard(task)
+
+
+@contextlib.asynccontextmanager
+async def _delivery_errors() -> AsyncIterator[None]:
+    """Discord failures as the dispatcher's three outcomes."""
+    try:
+        yield
+    except discord.RateLimited as exc:
+        raise RetryLater(exc.retry_after) from None
+    except (discord.Forbidden, discord.NotFound) as exc:
+        if isinstance(exc, discord.Forbidden) or exc.code in UNREACHABLE_CODES:
+            raise Unreachable(f"discord {exc.status} code {exc.code}") from None
+        raise DeliveryError(f"discord {exc.status} code {exc.code}") from None
+    except discord.HTTPException as exc:
+        if exc.status == 429:
+            raise RetryLater(_retry_after(exc)) from None
+        if exc.status >= 500:
+            raise TransientError(f"discord {exc.status}") from None
+        # A 400 is our own bug (a limit broken): retrying the same message cannot help.
+        raise DeliveryError(f"discord {exc.status} code {exc.code}") from None
+    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        raise TransientError(type(exc).__name__) from None
+
+
+def _retry_after(exc: discord.HTTPException) -> float:
+    try:
+        return float(exc.response.headers.get("Retry-After", 1))
+    except (TypeError, ValueError, AttributeError):
+        return 1.0
