@@ -355,6 +355,7 @@ class DiscordAdapter:
             chat_id=str(message.author.id),
             text=message.content,
             chat_kind=ChatKind.PRIVATE,
+            display_name=message.author.display_name,
         )
         async with self._tracked():
             replies = await self.app.engine.handle(inc)
@@ -389,7 +390,7 @@ class DiscordAdapter:
         single_use = action is not None and action.kind not in MULTI_TAP_KINDS
         if message is not None and message.components and own and single_use:
             await interaction.edit_original_response(view=None)
-        await self._follow_up(interaction, inc, replies)
+        await self._follow_up(interaction, inc, replies, placeholder=False)
 
     async def _on_slash(
         self, interaction: discord.Interaction, spec: CommandSpec, values: dict[str, Any]
@@ -397,15 +398,15 @@ class DiscordAdapter:
         """A slash command: defer at once, run it as typed text, answer by follow-ups."""
         async with self._tracked():
             try:
+                # Ephemeral "thinking..." everywhere but the bot's DM: whatever the engine
+                # says next, nothing personal can end up in the channel.
                 await interaction.response.defer(
                     ephemeral=not self._in_bot_dm(interaction), thinking=True
                 )
-                inc = self._incoming(interaction, text=command_text(spec, values))
+                group = interaction.guild_id is not None and spec.group_ok
+                inc = self._incoming(interaction, text=command_text(spec, values), group=group)
                 replies = await self.app.engine.handle(inc)
-                if not replies:
-                    await interaction.delete_original_response()
-                    return
-                await self._follow_up(interaction, inc, replies)
+                await self._follow_up(interaction, inc, replies, placeholder=True)
             except discord.HTTPException as exc:
                 log.warning("discord: answering /%s failed: %s %s", spec.name, exc.status, exc.code)
 
@@ -462,35 +463,58 @@ class DiscordAdapter:
         *,
         text: str | None = None,
         action: str | None = None,
+        group: bool = False,
     ) -> Incoming:
         """An interaction as the engine's event.
 
-        Every answer to an interaction reaches only the person (ephemeral in a guild), so it
-        is a private conversation with them, addressed by their user id: their DM.
+        A command with a meaning for the whole channel (/club, /help) is a group event of that
+        channel. Anything else run or tapped in a guild is answered only to the person
+        (ephemeral), so it is a private conversation with them, addressed by their user id:
+        their DM, where reminders go.
         """
-        user_id = str(interaction.user.id)
+        user = interaction.user
         perms = interaction.permissions
         admin = interaction.guild_id is not None and (perms.manage_guild or perms.manage_channels)
         return Incoming(
             platform=PLATFORM,
-            user_id=user_id,
-            chat_id=user_id,
+            user_id=str(user.id),
+            chat_id=str(interaction.channel_id if group else user.id),
             text=text,
             action=action,
-            chat_kind=ChatKind.PRIVATE,
+            chat_kind=ChatKind.GROUP if group else ChatKind.PRIVATE,
             is_admin=admin,
+            display_name=user.display_name,
         )
 
     async def _follow_up(
-        self, interaction: discord.Interaction, inc: Incoming, replies: list[Reply]
+        self,
+        interaction: discord.Interaction,
+        inc: Incoming,
+        replies: list[Reply],
+        *,
+        placeholder: bool,
     ) -> None:
+        """Answer a deferred interaction: personal replies only to the person, in order.
+
+        A group event's non-private replies (club totals) are meant for the channel and are
+        posted there; `placeholder` is the deferred "thinking..." message a slash command
+        left, filled by the first personal reply or removed when there is none.
+        """
         ephemeral = not self._in_bot_dm(interaction)
+        filled = False
         for reply in replies:
             if reply.to is not None and reply.to != inc.address:
                 await self.send(reply.to, reply)
                 continue
+            public = inc.chat_kind is ChatKind.GROUP and not reply.private
             for part in render(reply):
-                await interaction.followup.send(**part.kwargs(), ephemeral=ephemeral)
+                if public and interaction.channel is not None:
+                    await interaction.channel.send(**part.kwargs())  # type: ignore[union-attr]
+                else:
+                    await interaction.followup.send(**part.kwargs(), ephemeral=ephemeral)
+                    filled = True
+        if placeholder and not filled:
+            await interaction.delete_original_response()
 
     async def _deliver_elsewhere_or(
         self, reply: Reply, inc: Incoming, channel: discord.abc.Messageable

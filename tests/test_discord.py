@@ -34,6 +34,9 @@ from bot.delivery import RetryLater, Unreachable
 from bot.events import Address, Button, Reply
 from bot.settings import Settings
 from bot.store import repo
+from scheduler.club_posts import post_due_clubs
+from scheduler.dispatch import Dispatcher
+from scheduler.runtime import start_scheduler
 from tests.conftest import START
 from tests.fakes.discord_server import (
     CALLBACK_DEFERRED_CHANNEL_MESSAGE,
@@ -469,6 +472,81 @@ async def test_long_text_is_split_under_discords_limit(
     assert all(len(m.content) <= MESSAGE_LIMIT for m in messages)
     assert " ".join(" ".join(m.content for m in messages).split()) == " ".join(text.split())
     assert [bool(m.components) for m in messages] == [False] * (len(messages) - 1) + [True]
+
+
+async def test_a_scheduled_check_in_reminder_arrives_by_dm_at_its_time(
+    app: App, fake: DiscordFake, bot: DiscordAdapter
+) -> None:
+    await onboard(fake, bot, ALICE)  # at 07:00 UTC; the default check-in reminder is 08:00
+    before = len(fake.dm_messages(ALICE))
+    later(app, hours=1)
+    runtime = await start_scheduler(app, {"discord": bot}, poll_seconds=0.2)
+    try:
+        reminder = await fake.wait_for(
+            lambda: next((m for m in fake.dm_messages(ALICE)[before:] if m.custom_ids), None)
+        )
+    finally:
+        await runtime.stop()
+    assert not reminder.ephemeral
+    assert reminder.custom_ids == [f"1:s:{n}" for n in range(11)]
+    said = await tap(fake, bot, ALICE, reminder, "3")
+    assert said[0].content.startswith("Recorded 3/10 for today")
+    assert await scores(app, ALICE) == {TODAY: 3}
+    # One reminder for the slot: a second pass at the same instant sends nothing more.
+    stats = await Dispatcher(app.engine, {"discord": bot}).run_once()
+    assert stats.claimed == 0
+    assert sum(1 for m in fake.dm_messages(ALICE) if m.custom_ids) == 1
+
+
+async def test_closed_dms_park_the_persons_reminders(
+    app: App, fake: DiscordFake, bot: DiscordAdapter
+) -> None:
+    await onboard(fake, bot, BOB)
+    fake.close_dms(BOB)
+    later(app, hours=1)
+    await Dispatcher(app.engine, {"discord": bot}).run_once()
+    async with app.sessions() as s:
+        person = await repo.find_person(s, "discord", str(BOB))
+        assert person is not None and not person.reachable
+        assert all(r.next_send_at is None for r in await repo.reminders_of(s, person.id))
+    # Writing again makes them reachable: the engine resumes what the dispatcher parked.
+    fake.open_dms(BOB)
+    await dm(fake, bot, BOB, "2")
+    async with app.sessions() as s:
+        person = await repo.find_person(s, "discord", str(BOB))
+        assert person is not None and person.reachable
+
+
+# ------------------------------------------------------------------------ clubs
+
+
+async def test_club_mode_posts_totals_in_the_channel_and_keeps_taps_private(
+    app: App, fake: DiscordFake, bot: DiscordAdapter
+) -> None:
+    interaction, _ = await slash(
+        fake, bot, ALICE, "club", {"action": "on", "value": "07:30"}, guild=CLUB
+    )
+    [announcement] = [m for m in fake.messages(GENERAL) if not m.ephemeral]
+    assert announcement.content.startswith("Club check-ins are on")
+    assert all(m.deleted for m in answers(interaction))  # the "thinking..." placeholder
+    _, refused = await slash(fake, bot, BOB, "club", {"action": "off"}, guild=CLUB)
+    assert "Only admins" in fake.messages(GENERAL)[-1].content
+    assert all(m.deleted for m in refused)
+
+    later(app, minutes=30)
+    assert await post_due_clubs(app, {"discord": bot}) == 1
+    post = fake.messages(GENERAL)[-1]
+    assert post.content.startswith("Club check-in") and not post.ephemeral
+
+    consent = await tap(fake, bot, BOB, post, "4")  # Bob has not consented yet
+    assert consent[0].ephemeral and "I agree" in consent[-1].button_labels
+    said = await tap(fake, bot, BOB, consent[-1], "I agree")
+    assert all(m.ephemeral for m in said)
+    assert any(m.content.startswith("Recorded 4/10") for m in said)
+    assert await scores(app, BOB) == {TODAY: 4}
+    public = [m.content for m in fake.messages(GENERAL) if not m.ephemeral]
+    assert not any("4/10" in text for text in public)  # the channel never sees a score
+    assert post.components != []  # the club post's keyboard stays for everyone else
 
 
 # ------------------------------------------------------------------------ logs
