@@ -44,7 +44,7 @@ from datetime import date, datetime, timedelta
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -177,30 +177,38 @@ class Dispatcher:
 
     async def next_due_at(self) -> datetime | None:
         """The earliest instant some reminder becomes claimable (for waking up on time)."""
-        ready = case(
-            (R.c.claimed_until > R.c.next_send_at, R.c.claimed_until), else_=R.c.next_send_at
+        free = self._scope(
+            select(R.c.next_send_at)
+            .where(R.c.next_send_at.is_not(None), R.c.claimed_until.is_(None))
+            .order_by(R.c.next_send_at)
+            .limit(1)
         )
-        stmt = select(func.min(ready, type_=UTCDateTime())).select_from(
-            R.join(P, P.c.id == R.c.person_id)
+        # A leased (or released-for-later) row is claimable again when its lease ends.
+        held = self._scope(
+            select(func.min(R.c.claimed_until)).where(
+                R.c.next_send_at.is_not(None), R.c.claimed_until.is_not(None)
+            )
         )
-        stmt = self._scope(stmt.where(R.c.next_send_at.is_not(None)))
         async with self.engine.sessions() as s:
-            return await s.scalar(stmt)
+            first = await s.scalar(free)
+            lease_end = await s.scalar(held)
+        return min((t for t in (first, lease_end) if t is not None), default=None)
 
     # -- claim ----------------------------------------------------------------------------
 
     def _scope(self, stmt: Any) -> Any:
-        stmt = stmt.where(P.c.platform.in_(sorted(self.senders)))
+        # A correlated EXISTS (a primary-key probe per candidate row) keeps the planner on the
+        # next_send_at index; a join lets SQLite scan every person of the platform and sort.
+        mine = select(P.c.id).where(P.c.id == R.c.person_id, P.c.platform.in_(sorted(self.senders)))
         if self.user_ids is not None:
-            stmt = stmt.where(P.c.user_id.in_(sorted(self.user_ids)))
-        return stmt
+            mine = mine.where(P.c.user_id.in_(sorted(self.user_ids)))
+        return stmt.where(mine.exists())
 
     async def _claim(self, now: datetime) -> _Batch | None:
         token = uuid.uuid4().hex
         lease_until = now + self.lease
         pick = (
             select(R.c.id)
-            .select_from(R.join(P, P.c.id == R.c.person_id))
             .where(
                 R.c.next_send_at <= now,
                 or_(R.c.claimed_until.is_(None), R.c.claimed_until < now),

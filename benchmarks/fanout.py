@@ -1,0 +1,255 @@
+"""Reminder fan-out benchmark: N people due in the same minute, the real dispatcher, a sink.
+
+    python -m benchmarks.fanout --users 100000 [--workers 2] [--db URL] [--batch 500]
+
+Seeds N people with a check-in reminder due at the same instant (bulk inserts), then runs
+the real Dispatcher against an in-process Sender that accepts everything instantly and
+counts sends per (reminder, slot). On PostgreSQL ``--workers K`` runs K separate processes
+sharing the database (SKIP LOCKED); on SQLite, K dispatcher tasks in one process (one
+writer). Prints readable figures, then, as the last line, one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.engine import make_url
+
+from bot.app import App, open_app
+from bot.clock import ManualClock
+from bot.events import Address, Reply
+from bot.settings import Settings
+from bot.store.models import Delivery, Person, Reminder
+from scheduler.dispatch import Dispatcher
+
+PLATFORM = "bench"  # limiter_for("bench") is None: we measure our own overhead, not pacing
+DUE = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+SEED_CHUNK = 5000
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class Sink:
+    """A Sender that accepts everything at once and counts sends per (reminder, slot)."""
+
+    platform = PLATFORM
+
+    def __init__(self) -> None:
+        self.counts: collections.Counter[tuple[int, str]] = collections.Counter()
+
+    async def send(self, address: Address, reply: Reply) -> None:
+        """Count one delivery."""
+        self.counts[(int(reply.meta["reminder_id"]), reply.meta["slot"])] += 1
+
+
+async def seed(app: App, users: int, due: datetime = DUE, platform: str = PLATFORM) -> None:
+    """Insert `users` people, each with a check-in reminder whose slot is `due` (bulk)."""
+    people = Person.__table__
+    reminders = Reminder.__table__
+    async with app.sessions() as s, s.begin():
+        await s.execute(delete(people).where(people.c.platform == platform))
+    for start in range(0, users, SEED_CHUNK):
+        n = min(SEED_CHUNK, users - start)
+        async with app.sessions() as s, s.begin():
+            rows = [
+                {
+                    "platform": platform,
+                    "user_id": f"u{start + i}",
+                    "chat_id": f"c{start + i}",
+                    "tz": "UTC",
+                    "consent_at": due,
+                    "created_at": due,
+                    "reachable": True,
+                    "stopped": False,
+                }
+                for i in range(n)
+            ]
+            await s.execute(insert(people), rows)
+            ids = list(
+                await s.scalars(
+                    select(people.c.id).where(
+                        people.c.platform == platform,
+                        people.c.user_id.in_([r["user_id"] for r in rows]),
+                    )
+                )
+            )
+            await s.execute(
+                insert(reminders),
+                [
+                    {
+                        "person_id": pid,
+                        "kind": "checkin",
+                        "times": f"{due:%H:%M}",
+                        "weekdays_only": False,
+                        "enabled": True,
+                        "next_slot": due,
+                        "next_send_at": due,
+                        "sent_count": 0,
+                    }
+                    for pid in ids
+                ],
+            )
+
+
+async def expected(app: App, platform: str = PLATFORM) -> set[tuple[int, str]]:
+    """Every (reminder, slot) that should be sent once."""
+    async with app.sessions() as s:
+        rows = await s.execute(
+            select(Reminder.id, Reminder.next_slot)
+            .join(Person, Person.id == Reminder.person_id)
+            .where(Person.platform == platform)
+        )
+        return {(rid, slot.isoformat()) for rid, slot in rows}
+
+
+async def ledger_rows(app: App) -> int:
+    """Rows in the delivery ledger."""
+    async with app.sessions() as s:
+        return await s.scalar(select(func.count()).select_from(Delivery)) or 0
+
+
+def _settings(url: str) -> Settings:
+    return Settings(database_url=url, data_dir=Path(tempfile.gettempdir()) / "si-bench")
+
+
+async def _dispatch(url: str, workers: int, batch: int) -> tuple[Sink, float, float]:
+    app = await open_app(_settings(url), ManualClock(DUE), migrate=False)
+    sink = Sink()
+    try:
+        dispatchers = [
+            Dispatcher(app.engine, {PLATFORM: sink}, batch_size=batch) for _ in range(workers)
+        ]
+        started = time.time()
+        await asyncio.gather(*(d.run_once() for d in dispatchers))
+        return sink, started, time.time()
+    finally:
+        await app.close()
+
+
+def _child(url: str, out: str, batch: int) -> int:
+    sink, started, ended = asyncio.run(_dispatch(url, 1, batch))
+    with open(out, "w", encoding="utf-8") as f:
+        f.write(f"{started} {ended}\n")
+        for (rid, slot), n in sink.counts.items():
+            f.write(f"{rid} {slot} {n}\n")
+    return 0
+
+
+def _rss_mb(who: int) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024  # KiB on Linux
+
+
+async def _main(args: argparse.Namespace) -> dict[str, object]:
+    tmp = tempfile.TemporaryDirectory(prefix="si-bench-")
+    url = args.db or f"sqlite+aiosqlite:///{Path(tmp.name) / 'bench.sqlite3'}"
+    url = Settings(database_url=url).database_url or url
+    engine_name = make_url(url).get_backend_name()
+    app = await open_app(_settings(url), ManualClock(DUE))
+    t0 = time.perf_counter()
+    await seed(app, args.users)
+    seeded = time.perf_counter() - t0
+    want = await expected(app)
+    await app.close()
+    print(f"seeded {args.users} people on {engine_name} in {seeded:.1f} s", flush=True)
+
+    counts: collections.Counter[tuple[int, str]] = collections.Counter()
+    if engine_name == "postgresql" and args.workers > 1:
+        mode = "processes"
+        outs = [Path(tmp.name) / f"worker{i}.txt" for i in range(args.workers)]
+        procs = [
+            await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "benchmarks.fanout",
+                "--child",
+                str(out),
+                "--db",
+                url,
+                "--batch",
+                str(args.batch),
+                cwd=ROOT,
+            )
+            for out in outs
+        ]
+        codes = [await proc.wait() for proc in procs]
+        if any(codes):
+            raise SystemExit(f"a worker failed: exit codes {codes}")
+        starts, ends = [], []
+        for out in outs:
+            lines = out.read_text(encoding="utf-8").splitlines()
+            s, e = lines[0].split()
+            starts.append(float(s))
+            ends.append(float(e))
+            for line in lines[1:]:
+                rid, slot, n = line.split()
+                counts[(int(rid), slot)] += int(n)
+        seconds = max(ends) - min(starts)
+    else:
+        mode = "tasks"
+        sink, started, ended = await _dispatch(url, args.workers, args.batch)
+        counts = sink.counts
+        seconds = ended - started
+
+    check = await open_app(_settings(url), ManualClock(DUE), migrate=False)
+    ledger = await ledger_rows(check)
+    await check.close()
+    tmp.cleanup()
+    sent = sum(counts.values())
+    duplicates = sum(n - 1 for n in counts.values() if n > 1)
+    lost = len(want - set(counts))
+    parent = _rss_mb(resource.RUSAGE_SELF)
+    children = _rss_mb(resource.RUSAGE_CHILDREN)
+    result: dict[str, object] = {
+        "users": args.users,
+        "workers": args.workers,
+        "mode": mode,
+        "engine": engine_name,
+        "batch": args.batch,
+        "sent": sent,
+        "duplicates": duplicates,
+        "lost": lost,
+        "ledger_rows": ledger,
+        "seconds": round(seconds, 3),
+        "per_second": round(sent / seconds, 1) if seconds > 0 else None,
+        "seed_seconds": round(seeded, 2),
+        # Largest single process (children: the largest worker process).
+        "peak_rss_mb": round(max(parent, children), 1),
+        "peak_rss_parent_mb": round(parent, 1),
+        "peak_rss_child_mb": round(children, 1),
+    }
+    print(
+        f"dispatched {sent} reminders with {args.workers} worker {mode} in {seconds:.2f} s "
+        f"= {result['per_second']}/s; duplicates {duplicates}, lost {lost}, "
+        f"ledger rows {ledger}; peak RSS {result['peak_rss_mb']} MB"
+    )
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print its figures, the JSON line last."""
+    p = argparse.ArgumentParser(prog="python -m benchmarks.fanout", description=__doc__)
+    p.add_argument("--users", type=int, default=10000)
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--db", help="database URL (default: a temporary SQLite file)")
+    p.add_argument("--batch", type=int, default=500, help="rows claimed per transaction")
+    p.add_argument("--child", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.child:
+        return _child(args.db, args.child, args.batch)
+    print(json.dumps(asyncio.run(_main(args))))
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("SI_CHECKIN_LOG_LEVEL", "WARNING")
+    sys.exit(main())
