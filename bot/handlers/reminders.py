@@ -94,6 +94,13 @@ async def reschedule_all(ctx: Ctx) -> None:
         reschedule(row, ctx.person, ctx.now)
 
 
+async def on_timezone(ctx: Ctx) -> None:
+    """A new zone moves every reminder; a pending nudge belonged to the old zone's day."""
+    rows = await reminders(ctx)
+    rows["checkin"].snoozed_until = None
+    await reschedule_all(ctx)
+
+
 async def on_new_person(ctx: Ctx) -> None:
     """Defaults at onboarding: check-in 08:00, core 18:00, posture on weekdays."""
     await reminders(ctx)
@@ -282,5 +289,5 @@ COMMANDS = {
 # The engine's snooze hook (the core-work [Snooze 1h] button) looks up "snooze".
 ACTIONS = {"snooze": on_snooze}
 ON_NEW_PERSON = (on_new_person,)
-ON_TIMEZONE = (reschedule_all,)
+ON_TIMEZONE = (on_timezone,)
 ON_REACHABLE = (reschedule_all,)
