@@ -1311,6 +1311,9 @@ class TelegramFake:
         else:
             chat = self._chats.get(int(chat_id))
         if chat is None:
+            if isinstance(chat_id, int) and chat_id in self._users and sending:
+                # A group member who never opened a private chat with the bot.
+                raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
             raise bad_request("chat not found")
         if chat.migrated_to is not None:
             raise ApiError(

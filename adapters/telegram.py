@@ -1,0 +1,542 @@
+"""The Telegram edge on python-telegram-bot 22: updates in as Incoming, Replies out as messages.
+
+Receives with a long-polling (or webhook) `Application`: text messages and inline-button taps
+become `Incoming` for the engine, and each `Reply` is rendered as HTML text (escaped), an
+inline keyboard, a photo or a document. `send(address, reply)` delivers reminders and maps
+Telegram's failures onto bot.delivery's errors. Nothing here decides anything about pain,
+content or timing; the handlers are stateless (state lives in the database), so several
+webhook replicas can serve one bot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import html
+import logging
+import warnings
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from telegram import (
+    BotCommand,
+    Chat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    Update,
+    User,
+    constants,
+)
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.app import App
+from bot.commands import public_commands
+from bot.delivery import RetryLater, TransientError, Unreachable
+from bot.events import Address, Attachment, Button, ChatKind, Incoming, Reply
+from bot.formatting import split_text
+
+PLATFORM = "telegram"
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# ---- Telegram's limits, named once (Bot API docs and FAQ, via telegram.constants) -----------
+MAX_TEXT = constants.MessageLimit.MAX_TEXT_LENGTH  # 4096 characters after entity parsing
+MAX_CAPTION = constants.MessageLimit.CAPTION_LENGTH  # 1024
+MAX_CALLBACK_DATA = constants.InlineKeyboardButtonLimit.MAX_CALLBACK_DATA  # 64 bytes
+MAX_CALLBACK_ANSWER = constants.CallbackQueryLimit.ANSWER_CALLBACK_QUERY_TEXT_LENGTH  # 200
+MAX_COMMAND_DESCRIPTION = constants.BotCommandLimit.MAX_DESCRIPTION  # 256
+OVERALL_PER_S = constants.FloodLimit.MESSAGES_PER_SECOND  # 30 messages/s to all chats
+PER_CHAT_PER_S = constants.FloodLimit.MESSAGES_PER_SECOND_PER_CHAT  # 1 message/s in one chat
+GROUP_PER_MIN = constants.FloodLimit.MESSAGES_PER_MINUTE_PER_GROUP  # 20 messages/min in a group
+
+# ---- Our choices within those limits ---------------------------------------------------
+BUTTONS_PER_ROW = 6  # a phone shows six buttons a row without truncating labels
+CONCURRENT_UPDATES = 128  # updates handled at once; bounded so a flood cannot exhaust memory
+CONNECTION_POOL = 2 * CONCURRENT_UPDATES  # a tap may answer and handle concurrently
+RETRY_AFTER_RETRIES = 5  # 429s waited out by AIORateLimiter before RetryLater reaches the caller
+NETWORK_ATTEMPTS = 3  # tries of one call on timeouts and 5xx
+BACKOFF_S = (0.5, 1.5)  # waits between those tries
+CONNECT_TIMEOUT_S = 5.0
+READ_TIMEOUT_S = 10.0
+WRITE_TIMEOUT_S = 30.0  # uploads (chart, export) take longer than text
+POOL_TIMEOUT_S = 10.0
+POLL_TIMEOUT_S = 30  # long-poll wait; Telegram answers at once when an update arrives
+BOOTSTRAP_RETRIES = 5  # deleteWebhook/setWebhook attempts at start before giving up
+PACER_PRUNE_AT = 4096  # per-chat pacing entries kept before idle ones are dropped
+ALLOWED_UPDATES = (constants.UpdateType.MESSAGE, constants.UpdateType.CALLBACK_QUERY)
+
+# Platform wording: what the edge says when it cannot route a reply, never health content.
+DM_ME = "Message me directly (open my profile and tap Start) so your answers stay private."
+SENT_PRIVATELY = "I've sent you a private message."
+NOT_YOURS = "This button isn't for you."
+
+GROUP_TYPES = frozenset({constants.ChatType.GROUP, constants.ChatType.SUPERGROUP})
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Send ceilings; 0 disables one (the benchmark lifts them to measure handling alone)."""
+
+    overall_per_s: float = OVERALL_PER_S
+    group_per_min: float = GROUP_PER_MIN
+    chat_interval_s: float = 1.0 / PER_CHAT_PER_S
+
+
+class ChatPacer:
+    """At most one send in flight per chat, each starting `interval` after the last one ended.
+
+    AIORateLimiter enforces the overall and per-group ceilings but not Telegram's one message
+    a second in a chat; counting from the end of the previous send keeps the gap on
+    Telegram's side at least `interval` whatever the network does.
+    """
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._ready_at: dict[int, float] = {}
+
+    @contextlib.asynccontextmanager
+    async def slot(self, chat_id: int) -> Any:
+        """Hold this chat's turn for one send."""
+        if self.interval <= 0:
+            yield
+            return
+        loop = asyncio.get_running_loop()
+        if len(self._locks) >= PACER_PRUNE_AT:
+            self._prune(loop.time())
+        lock = self._locks.setdefault(chat_id, asyncio.Lock())
+        async with lock:
+            wait = self._ready_at.get(chat_id, 0.0) - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            try:
+                yield
+            finally:
+                self._ready_at[chat_id] = loop.time() + self.interval
+
+    def _prune(self, now: float) -> None:
+        # A chat whose turn is free and past its gap behaves exactly like a new one.
+        for chat_id in [c for c, t in self._ready_at.items() if t <= now]:
+            if not self._locks[chat_id].locked():
+                del self._locks[chat_id], self._ready_at[chat_id]
+
+
+def escape(text: str) -> str:
+    """The one place text is escaped for Telegram's HTML parse mode."""
+    return html.escape(text, quote=False)
+
+
+def keyboard(rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup | None:
+    """An inline keyboard from Reply.buttons: rows of at most BUTTONS_PER_ROW."""
+    out: list[list[InlineKeyboardButton]] = []
+    for row in rows:
+        buttons = []
+        for button in row:
+            if len(button.action.encode()) > MAX_CALLBACK_DATA:
+                # Telegram would refuse the whole message; the engine's payloads never get here.
+                log.error("dropped a button whose payload exceeds %d bytes", MAX_CALLBACK_DATA)
+                continue
+            buttons.append(InlineKeyboardButton(button.label, callback_data=button.action))
+        out += [buttons[i : i + BUTTONS_PER_ROW] for i in range(0, len(buttons), BUTTONS_PER_ROW)]
+    return InlineKeyboardMarkup(out) if out else None
+
+
+def chat_kind(chat: Chat) -> ChatKind | None:
+    """Private or group; None for channels, which the bot does not serve."""
+    if chat.type == constants.ChatType.PRIVATE:
+        return ChatKind.PRIVATE
+    if chat.type in GROUP_TYPES:
+        return ChatKind.GROUP
+    return None
+
+
+def file_url(api_url: str) -> str:
+    """The file download base that goes with a Bot API base URL (…/bot -> …/file/bot)."""
+    base, sep, _ = api_url.rstrip("/").rpartition("/bot")
+    return f"{base}/file/bot" if sep else f"{api_url.rstrip('/')}/file/bot"
+
+
+def retry_seconds(exc: RetryAfter) -> float:
+    """RetryAfter's wait in seconds, whether PTB gives an int or a timedelta."""
+    with warnings.catch_warnings():
+        # PTB 22 warns that retry_after becomes a timedelta; both carry the same wait.
+        warnings.simplefilter("ignore")
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def reason(exc: TelegramError) -> str:
+    """An error's kind for logs: Telegram's reason without anything quoted from our message."""
+    # "Can't parse entities: unsupported start tag ... at byte offset 12" quotes our text.
+    return f"{type(exc).__name__}({exc.message.split(':', 1)[0]})"
+
+
+class TelegramAdapter:
+    """One bot token served through python-telegram-bot; also the Sender for reminders."""
+
+    platform = PLATFORM
+
+    def __init__(self, app: App, limits: Limits | None = None) -> None:
+        settings = app.settings
+        if settings.telegram_token is None:
+            raise ValueError("TelegramAdapter needs TELEGRAM_TOKEN")
+        self.app = app
+        self.limits = limits or Limits()
+        self.pacer = ChatPacer(self.limits.chat_interval_s)
+        self._token = settings.telegram_token.get_secret_value()
+        self.application: Application[Any, Any, Any, Any, Any, Any] = build_application(
+            self._token,
+            settings.telegram_api_url,
+            settings.telegram_file_url or file_url(settings.telegram_api_url),
+            self.limits,
+        )
+        self.application.add_handler(
+            MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT, self._on_message)
+        )
+        self.application.add_handler(CallbackQueryHandler(self._on_tap))
+        self.application.add_error_handler(self._on_error)
+
+    # ---- lifecycle --------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Identify the bot, publish the command menu and start receiving updates."""
+        await self.application.initialize()
+        await self._publish_commands()
+        await self.application.start()
+        updater = self.application.updater
+        assert updater is not None
+        settings = self.app.settings
+        if settings.telegram_webhook_url:
+            url_path, webhook_url = webhook_route(settings.telegram_webhook_url, self._token)
+            secret = (
+                settings.telegram_webhook_secret.get_secret_value()
+                if settings.telegram_webhook_secret
+                else derived_secret(self._token)
+            )
+            await updater.start_webhook(
+                listen="0.0.0.0",
+                port=settings.port,
+                url_path=url_path,
+                webhook_url=webhook_url,
+                secret_token=secret,
+                allowed_updates=list(ALLOWED_UPDATES),
+                bootstrap_retries=BOOTSTRAP_RETRIES,
+            )
+            log.info("telegram: receiving updates by webhook on port %d", settings.port)
+        else:
+            await updater.start_polling(
+                timeout=timedelta(seconds=POLL_TIMEOUT_S),
+                allowed_updates=list(ALLOWED_UPDATES),
+                bootstrap_retries=BOOTSTRAP_RETRIES,
+                error_callback=self._on_poll_error,
+            )
+            log.info("telegram: receiving updates by long polling")
+
+    async def stop(self) -> None:
+        """Stop receiving, let running handlers finish, close connections."""
+        updater = self.application.updater
+        if updater is not None and updater.running:
+            await updater.stop()
+        if self.application.running:
+            await self.application.stop()
+        await self.application.shutdown()
+
+    async def _publish_commands(self) -> None:
+        commands = [
+            BotCommand(c.name, c.description[:MAX_COMMAND_DESCRIPTION]) for c in public_commands()
+        ]
+        try:
+            await self._call(lambda: self.application.bot.set_my_commands(commands))
+        except TelegramError as exc:
+            # The menu is a convenience; typed commands work without it.
+            log.warning("telegram: could not publish the command menu: %s", reason(exc))
+
+    # ---- receiving --------------------------------------------------------------------
+
+    async def _on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message, user = update.message, update.effective_user
+        if message is None or user is None or user.is_bot or message.text is None:
+            return
+        kind = chat_kind(message.chat)
+        if kind is None or self._for_another_bot(message.text):
+            return
+        inc = Incoming(
+            PLATFORM, str(user.id), str(message.chat.id), text=message.text, chat_kind=kind
+        )
+        replies = await self.app.engine.handle(inc)
+        if not await self._deliver(inc, replies):
+            # The person never started a chat with the bot: say so in the group, nothing more.
+            await self._send_safely(message.chat.id, Reply(DM_ME), mention=user)
+
+    async def _on_tap(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query, user = update.callback_query, update.effective_user
+        if query is None or user is None:
+            return
+        message = query.message
+        if message is None:  # a button on an inline-mode message: not ours
+            await self._answer(query.id, NOT_YOURS)
+            return
+        chat = message.chat
+        kind = chat_kind(chat)
+        # Only the person can tap in their private chat; anything else is forged.
+        if kind is None or (kind is ChatKind.PRIVATE and chat.id != user.id):
+            await self._answer(query.id, NOT_YOURS, alert=True)
+            return
+        inc = Incoming(
+            PLATFORM, str(user.id), str(chat.id), action=query.data or "", chat_kind=kind
+        )
+        if kind is ChatKind.PRIVATE:
+            # Stop the phone's spinner at once, while the engine works.
+            answered = asyncio.create_task(self._answer(query.id))
+            replies = await self.app.engine.handle(inc)
+            await answered
+            # The tapped keyboard goes, so it cannot record a second time.
+            if isinstance(message, Message) and message.reply_markup is not None:
+                await self._drop_keyboard(chat.id, message.message_id)
+            await self._deliver(inc, replies)
+            return
+        # In a group the keyboard stays for everyone else; personal replies go by DM.
+        replies = await self.app.engine.handle(inc)
+        reached = await self._deliver(inc, replies)
+        sent_dm = any(self._destination(inc, r) != chat.id for r in replies)
+        if not reached:
+            await self._answer(query.id, DM_ME, alert=True)
+        else:
+            await self._answer(query.id, SENT_PRIVATELY if sent_dm else None)
+
+    def _for_another_bot(self, text: str) -> bool:
+        # "/start@OtherBot" in a group is addressed to another bot.
+        command = text.split(maxsplit=1)[0] if text.startswith("/") else ""
+        _, at, name = command.partition("@")
+        return bool(at) and name.casefold() != (self.application.bot.username or "").casefold()
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        # Type only: exception text can quote a message.
+        error = context.error
+        log.error("telegram: handling an update failed: %s", type(error).__name__)
+
+    def _on_poll_error(self, exc: TelegramError) -> None:
+        log.warning("telegram: getUpdates failed (will retry): %s", reason(exc))
+
+    # ---- replying ---------------------------------------------------------------------
+
+    def _destination(self, inc: Incoming, reply: Reply) -> int:
+        """Where a reply goes: its `to`, the person's DM for a private reply in a group, or here."""
+        if reply.to is not None:
+            return int(reply.to.chat_id)
+        if reply.private and inc.chat_kind is ChatKind.GROUP:
+            return int(inc.user_id)
+        return int(inc.chat_id)
+
+    async def _deliver(self, inc: Incoming, replies: Sequence[Reply]) -> bool:
+        """Send the engine's replies in order; False when a private reply could not reach the DM."""
+        for reply in replies:
+            destination = self._destination(inc, reply)
+            try:
+                await self._render(destination, reply)
+            except (Forbidden, BadRequest) as exc:
+                if destination != int(inc.chat_id) and reply.private:
+                    # Never fall back to the group: the reply may hold health data.
+                    log.info("telegram: cannot reach a person by DM: %s", reason(exc))
+                    return False
+                log.warning("telegram: a reply was not delivered: %s", reason(exc))
+            except TelegramError as exc:
+                log.warning("telegram: a reply was not delivered: %s", reason(exc))
+        return True
+
+    async def _send_safely(self, chat_id: int, reply: Reply, mention: User | None = None) -> None:
+        text = escape(reply.text)
+        if mention is not None:
+            text = f'<a href="tg://user?id={mention.id}">{escape(mention.first_name)}</a>, ' + text
+        try:
+            await self._send(
+                chat_id,
+                lambda: self.application.bot.send_message(
+                    chat_id, text, parse_mode=constants.ParseMode.HTML
+                ),
+            )
+        except TelegramError as exc:
+            log.warning("telegram: a notice was not delivered: %s", reason(exc))
+
+    async def _render(self, chat_id: int, reply: Reply) -> None:
+        """One Reply as Telegram messages: attachment (text as caption when it fits), text parts."""
+        bot = self.application.bot
+        parts = split_text(reply.text, MAX_TEXT) if reply.text.strip() else []
+        markup = keyboard(reply.buttons)
+        for attachment, send in (
+            (reply.image, bot.send_photo),
+            (reply.document, bot.send_document),
+        ):
+            if attachment is None:
+                continue
+            caption = parts.pop(0) if len(parts) == 1 and len(parts[0]) <= MAX_CAPTION else None
+            await self._send_file(chat_id, send, attachment, caption, None if parts else markup)
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            await self._send(
+                chat_id,
+                lambda part=part, last=last: bot.send_message(
+                    chat_id,
+                    escape(part),
+                    parse_mode=constants.ParseMode.HTML,
+                    reply_markup=markup if last else None,
+                    link_preview_options=NO_PREVIEW,
+                ),
+            )
+
+    async def _send_file(
+        self,
+        chat_id: int,
+        send: Callable[..., Awaitable[Message]],
+        attachment: Attachment,
+        caption: str | None,
+        markup: InlineKeyboardMarkup | None,
+    ) -> None:
+        # send_photo and send_document share these parameters; the file is the second one.
+        await self._send(
+            chat_id,
+            lambda: send(
+                chat_id,
+                attachment.data,
+                caption=escape(caption) if caption else None,
+                parse_mode=constants.ParseMode.HTML if caption else None,
+                reply_markup=markup,
+                filename=attachment.filename,
+            ),
+        )
+
+    async def _send(self, chat_id: int, call: Callable[[], Awaitable[T]]) -> T:
+        """A send to one chat, in its turn (one a second per chat) and with retries."""
+        async with self.pacer.slot(chat_id):
+            return await self._call(call)
+
+    async def _answer(self, query_id: str, text: str | None = None, alert: bool = False) -> None:
+        try:
+            await self._call(
+                lambda: self.application.bot.answer_callback_query(
+                    query_id, text=text[:MAX_CALLBACK_ANSWER] if text else None, show_alert=alert
+                )
+            )
+        except TelegramError as exc:
+            # An expired query (older than Telegram keeps it) only leaves a spinner.
+            log.info("telegram: a button tap was not acknowledged: %s", reason(exc))
+
+    async def _drop_keyboard(self, chat_id: int, message_id: int) -> None:
+        try:
+            await self._call(
+                lambda: self.application.bot.edit_message_reply_markup(
+                    chat_id=chat_id, message_id=message_id, reply_markup=None
+                )
+            )
+        except BadRequest as exc:
+            # "message is not modified": a second quick tap, the keyboard is already gone.
+            log.debug("telegram: keyboard not removed: %s", reason(exc))
+        except TelegramError as exc:
+            log.info("telegram: keyboard not removed: %s", reason(exc))
+
+    async def _call(self, call: Callable[[], Awaitable[T]]) -> T:
+        """One Bot API call, tried again after timeouts and 5xx with backoff.
+
+        429s are waited out by AIORateLimiter (which also pauses every other call meanwhile);
+        400 and 403 are answers about this message, so trying again cannot help.
+        """
+        for attempt in range(NETWORK_ATTEMPTS):
+            try:
+                return await call()
+            except (BadRequest, Forbidden, RetryAfter, ChatMigrated):
+                raise
+            except NetworkError as exc:  # TimedOut, 5xx, connection errors
+                if attempt == NETWORK_ATTEMPTS - 1:
+                    raise
+                log.info("telegram: %s, trying again", reason(exc))
+                await asyncio.sleep(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)])
+        raise AssertionError("unreachable")
+
+    # ---- Sender: reminders ------------------------------------------------------------
+
+    async def send(self, address: Address, reply: Reply) -> None:
+        """Deliver a reminder; raise Unreachable, RetryLater or TransientError on failure."""
+        try:
+            await self._render(int(address.chat_id), reply)
+        except Forbidden as exc:
+            raise Unreachable(reason(exc)) from None
+        except ChatMigrated as exc:
+            raise Unreachable(reason(exc)) from None
+        except RetryAfter as exc:
+            raise RetryLater(retry_seconds(exc)) from None
+        except BadRequest as exc:
+            # This message can never go as it is; everyone else's reminders carry on.
+            log.warning("telegram: a reminder was refused: %s", reason(exc))
+        except TelegramError as exc:
+            raise TransientError(reason(exc)) from None
+
+
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+def build_application(
+    token: str, api_url: str, files_url: str, limits: Limits
+) -> Application[Any, Any, Any, Any, Any, Any]:
+    """The PTB Application: Bot API base URLs, rate limiter, concurrency and timeouts."""
+    return (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(api_url)
+        .base_file_url(files_url)
+        .rate_limiter(
+            AIORateLimiter(
+                overall_max_rate=limits.overall_per_s,
+                group_max_rate=limits.group_per_min,
+                max_retries=RETRY_AFTER_RETRIES,
+            )
+        )
+        .concurrent_updates(CONCURRENT_UPDATES)
+        .connection_pool_size(CONNECTION_POOL)
+        .connect_timeout(CONNECT_TIMEOUT_S)
+        .read_timeout(READ_TIMEOUT_S)
+        .write_timeout(WRITE_TIMEOUT_S)
+        .pool_timeout(POOL_TIMEOUT_S)
+        .get_updates_read_timeout(POLL_TIMEOUT_S + READ_TIMEOUT_S)
+        .build()
+    )
+
+
+def webhook_route(url: str, token: str) -> tuple[str, str]:
+    """The local path to listen on and the public URL to register.
+
+    The path of TELEGRAM_WEBHOOK_URL is used as given (a reverse proxy forwards it); with no
+    path, one derived from the token keeps the endpoint unguessable and the same on replicas.
+    """
+    path = urlsplit(url).path.strip("/")
+    if path:
+        return path, url
+    path = "telegram-" + hashlib.sha256(f"path:{token}".encode()).hexdigest()[:32]
+    return path, f"{url.rstrip('/')}/{path}"
+
+
+def derived_secret(token: str) -> str:
+    """A webhook secret_token every replica derives alike, so any of them may call setWebhook."""
+    return hmac.new(token.encode(), b"si-checkin webhook", hashlib.sha256).hexdigest()
