@@ -220,6 +220,8 @@ class _Client(discord.Client):
     """discord.Client with a command tree, handing every event to the adapter."""
 
     def __init__(self, adapter: DiscordAdapter, guild_ready_timeout: float) -> None:
+        # We never join voice: without this, every start warns about missing voice libraries.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         super().__init__(
             intents=intents(),
             guild_ready_timeout=guild_ready_timeout,

@@ -8,7 +8,9 @@ import contextlib
 import csv
 import io
 import logging
+import os
 import sqlite3
+import sys
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -325,6 +327,9 @@ async def test_a_reminder_keyboard_still_works_after_a_restart(app: App, fake: D
     assert reminder.components == []
     assert await scores(app, ALICE) == {TODAY: 2}
     assert fake.connections[-1].identified  # a new process, a new session
+    await asyncio.sleep(0)  # let just-cancelled tasks finish their cleanup
+    current = asyncio.current_task()
+    assert [t for t in asyncio.all_tasks() if t is not current and not t.done()] == []
 
 
 async def test_a_gateway_reconnect_loses_no_check_in_and_answers_once(
@@ -575,6 +580,43 @@ async def test_the_token_and_what_people_write_never_reach_the_logs(
     assert "hamstring" not in logged
     interaction_tokens = [i.token for i in fake.interactions.values()]
     assert not any(t in logged for t in interaction_tokens)
+
+
+async def test_si_checkin_run_serves_discord_and_stops_cleanly_on_sigterm(
+    fake: DiscordFake, db_url: str, tmp_path: Path
+) -> None:
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "SI_CHECKIN_DATA_DIR": str(tmp_path / "data"),
+        "SI_CHECKIN_LOG_LEVEL": "DEBUG",
+        "DISCORD_TOKEN": TOKEN,
+        "DISCORD_API_URL": fake.api_base,
+        "DISCORD_GATEWAY_URL": fake.gateway_url,
+    }
+    env.pop("TELEGRAM_TOKEN", None)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        await fake.wait_for(lambda: fake.commands, timeout=60)  # logged in, READY, synced
+        await fake.dm(ALICE, "pain 4")
+        await fake.wait_for(lambda: fake.dm_messages(ALICE), timeout=30)
+    finally:
+        proc.terminate()
+        _, stderr = await asyncio.wait_for(proc.communicate(), 60)
+    assert "I'll record 4/10 as soon as you say yes" in fake.dm_messages(ALICE)[0].content
+    assert proc.returncode == 0, stderr.decode()
+    log_text = stderr.decode()
+    assert "serving discord" in log_text
+    assert TOKEN not in log_text and "pain 4" not in log_text
 
 
 # ------------------------------------------------------------------------ rendering (pure)
