@@ -23,7 +23,7 @@ import discord
 import yarl
 from discord import app_commands
 
-from bot.actions import decode as decode_action
+from bot.actions import keeps_keyboard
 from bot.app import App
 from bot.commands import CommandSpec, Option, public_commands
 from bot.delivery import DeliveryError, RetryLater, TransientError, Unreachable
@@ -51,10 +51,6 @@ MAX_RATELIMIT_WAIT = 30.0
 READY_TIMEOUT = 60.0  # login to READY; past this, start() fails instead of hanging
 GUILD_READY_TIMEOUT = 2.0  # discord.py's default wait for GUILD_CREATEs after READY
 DRAIN_TIMEOUT = 10.0  # stop() lets events in flight finish (and commit) this long
-
-# The red-flag screen says "tap any that apply": its keyboard stays after a tap. Every other
-# keyboard is single-use and is removed once tapped, so an old one cannot answer twice.
-MULTI_TAP_KINDS = frozenset({"f"})
 
 # A button's custom_id is the engine's versioned payload ("1:s:4"); any version is routed to
 # the engine, which answers a stale or forged one with "This button has expired".
@@ -387,10 +383,8 @@ class DiscordAdapter:
         inc = self._incoming(interaction, action=payload)
         replies = await self.app.engine.handle(inc)
         message = interaction.message
-        action = decode_action(payload)
         own = self._in_bot_dm(interaction) or (message is not None and message.flags.ephemeral)
-        single_use = action is not None and action.kind not in MULTI_TAP_KINDS
-        if message is not None and message.components and own and single_use:
+        if message is not None and message.components and own and not keeps_keyboard(payload):
             await interaction.edit_original_response(view=None)
         await self._follow_up(interaction, inc, replies, placeholder=False)
 

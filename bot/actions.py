@@ -25,6 +25,17 @@ _KINDS: dict[str, re.Pattern[str]] = {
 }
 
 
+# Keyboards that stay after a tap ("tap any that apply"): adapters remove every other keyboard
+# once it is used, so an old keyboard cannot record twice.
+MULTI_TAP_KINDS = frozenset({"f"})
+
+
+def keeps_keyboard(payload: str | None) -> bool:
+    """Whether the keyboard a tapped button belongs to stays usable after the tap."""
+    action = decode(payload)
+    return action is not None and action.kind in MULTI_TAP_KINDS
+
+
 @dataclass(frozen=True, slots=True)
 class Action:
     """A decoded button press."""

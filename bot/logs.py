@@ -13,6 +13,7 @@ TOKEN_PATTERNS = (
     re.compile(r"[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{20,}"),
 )
 REDACTED = "[REDACTED]"
+QUIET_LOGGERS = ("httpx", "httpcore", "aiosqlite", "alembic", "apscheduler.executors.default")
 
 
 class RedactingFormatter(logging.Formatter):
@@ -43,6 +44,7 @@ def setup_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # httpx logs every request URL, and Telegram URLs contain the token: keep it at WARNING.
-    for name in ("httpx", "httpcore", "alembic", "apscheduler.executors.default"):
+    # httpx logs every request URL, and Telegram URLs contain the token; aiosqlite logs every
+    # statement with its parameters (scores) at DEBUG: keep them at WARNING whatever the level.
+    for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
