@@ -1,0 +1,199 @@
+"""Score taps through the real Telegram Application, next to a bare PTB bot, in one run.
+
+    python -m benchmarks.telegram [--updates 2000] [--db URL]
+
+N different people each tap a score on a keyboard message. Both bots long-poll the same
+loopback fake Bot API server (tests/fakes/telegram_server.py) with the same Application
+setup (adapters.telegram.build_application): ours is the TelegramAdapter with the real
+engine and database (answer the tap, record the score, remove the keyboard, send the
+reply); the bare bot only answers each callback query. Telegram's send ceilings (30/s
+overall) are lifted for both, since on loopback they would measure the ceiling, not the
+bot. Wall time runs from queuing the N updates until every one has been handled;
+latency is per update, from the Application starting it to its handler finishing.
+The last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+from sqlalchemy import insert
+from telegram import Bot, Update
+from telegram.ext import Application, CallbackQueryHandler, ContextTypes, TypeHandler
+
+from adapters.telegram import Limits, TelegramAdapter, build_application, file_url, keyboard
+from benchmarks.common import emit, machine, peak_rss_mb, percentile
+from bot.app import open_app
+from bot.formatting import score_keyboard
+from bot.settings import Settings
+from bot.store.models import Person
+from tests.fakes.telegram_server import SentMessage, TelegramFake
+
+FIRST_USER = 10_000_000
+UNLIMITED = Limits(overall_per_s=0, group_per_min=0)
+
+
+class Stopwatch:
+    """Per-update start and end instants, taken by handlers around the bot's own."""
+
+    def __init__(self) -> None:
+        self.start: dict[int, float] = {}
+        self.end: dict[int, float] = {}
+        self.done = asyncio.Event()
+        self.expected = 0
+
+    def attach(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        """Groups run in order for one update: -1 before the bot's handler, 1 after it."""
+
+        async def started(update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+            self.start[update.update_id] = time.perf_counter()
+
+        async def finished(update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+            self.end[update.update_id] = time.perf_counter()
+            if len(self.end) >= self.expected:
+                self.done.set()
+
+        application.add_handler(TypeHandler(Update, started), group=-1)
+        application.add_handler(TypeHandler(Update, finished), group=1)
+
+
+async def run_taps(
+    fake: TelegramFake, people: list[int], messages: dict[int, SentMessage], watch: Stopwatch
+) -> dict[str, float]:
+    """Queue one tap per person, wait until all are handled, and measure."""
+    watch.expected = len(people)
+    queued = time.perf_counter()
+    for i, user_id in enumerate(people):
+        message = messages[user_id]
+        fake.press(fake.user(user_id, f"Runner {i}"), message, message.callback_data(str(i % 11)))
+    await asyncio.wait_for(watch.done.wait(), timeout=600)
+    wall = max(watch.end.values()) - queued
+    latencies = [(watch.end[u] - watch.start[u]) * 1000 for u in watch.end]
+    return {
+        "updates_per_s": round(len(people) / wall, 1),
+        "wall_s": round(wall, 3),
+        "p50_ms": round(percentile(latencies, 50), 2),
+        "p99_ms": round(percentile(latencies, 99), 2),
+    }
+
+
+async def bare(fake: TelegramFake, people: list[int], messages: dict[int, SentMessage]) -> dict:
+    """A PTB bot with our Application setup whose handler only answers the callback query."""
+    application = build_application(fake.token, fake.base_url, fake.base_file_url, UNLIMITED)
+
+    async def answer(update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.callback_query is not None
+        await update.callback_query.answer()
+
+    application.add_handler(CallbackQueryHandler(answer))
+    watch = Stopwatch()
+    watch.attach(application)
+    async with application:
+        await application.start()
+        assert application.updater is not None
+        await application.updater.start_polling()
+        try:
+            return await run_taps(fake, people, messages, watch)
+        finally:
+            await application.updater.stop()
+            await application.stop()
+
+
+async def ours(
+    fake: TelegramFake, people: list[int], messages: dict[int, SentMessage], db: str | None
+) -> dict:
+    """The TelegramAdapter with the real engine and database."""
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(
+            database_url=db or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.sqlite3'}",
+            data_dir=Path(tmp),
+            telegram_token=SecretStr(fake.token),
+            telegram_api_url=fake.base_url,
+        )
+        app = await open_app(settings)
+        try:
+            now = datetime.now(UTC)
+            async with app.sessions() as s:
+                await s.execute(
+                    insert(Person),
+                    [
+                        {
+                            "platform": "telegram",
+                            "user_id": str(u),
+                            "chat_id": str(u),
+                            "tz": "UTC",
+                            "consent_at": now,
+                            "created_at": now,
+                            "reachable": True,
+                        }
+                        for u in people
+                    ],
+                )
+                await s.commit()
+            adapter = TelegramAdapter(app, UNLIMITED)
+            watch = Stopwatch()
+            watch.attach(adapter.application)
+            await adapter.start()
+            try:
+                result = await run_taps(fake, people, messages, watch)
+            finally:
+                await adapter.stop()
+            replies = sum(1 for u in people for m in fake.messages(u) if "/10" in m.content)
+            result["replies_sent"] = replies
+            return result
+        finally:
+            await app.close()
+
+
+async def keyboards(fake: TelegramFake, people: list[int]) -> dict[int, SentMessage]:
+    """One score-keyboard message in each person's chat, sent before the clock starts."""
+    markup = keyboard(score_keyboard())
+    async with Bot(fake.token, base_url=fake.base_url, base_file_url=file_url(fake.base_url)) as b:
+        for start in range(0, len(people), 200):
+            await asyncio.gather(
+                *(
+                    b.send_message(u, "How's your SI pain right now?", reply_markup=markup)
+                    for u in people[start : start + 200]
+                )
+            )
+    return {u: fake.messages(u)[-1] for u in people}
+
+
+async def main(updates: int, db: str | None) -> None:
+    """Both bots against one fake, bare first, ours second; then the figures."""
+    async with TelegramFake() as fake:
+        bare_people = [FIRST_USER + i for i in range(updates)]
+        our_people = [FIRST_USER + updates + i for i in range(updates)]
+        for u in bare_people + our_people:
+            fake.user(u)
+        bare_messages = await keyboards(fake, bare_people)
+        our_messages = await keyboards(fake, our_people)
+        bare_figures = await bare(fake, bare_people, bare_messages)
+        our_figures = await ours(fake, our_people, our_messages, db)
+    emit(
+        {
+            "benchmark": "telegram score taps",
+            "updates": updates,
+            "database": (db or "sqlite").split("://")[0],
+            "ours": our_figures,
+            "bare_ptb": bare_figures,
+            "ratio": round(our_figures["updates_per_s"] / bare_figures["updates_per_s"], 3),
+            "peak_rss_mb": peak_rss_mb(),
+            "machine": machine(),
+        }
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--updates", type=int, default=2000, help="people tapping, one tap each")
+    parser.add_argument("--db", default=None, help="DATABASE_URL (default: a temporary SQLite)")
+    args = parser.parse_args()
+    asyncio.run(main(args.updates, Settings(database_url=args.db).database_url))
