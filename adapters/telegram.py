@@ -52,6 +52,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.actions import keeps_keyboard
 from bot.app import App
 from bot.commands import public_commands
 from bot.delivery import RetryLater, TransientError, Unreachable
@@ -313,8 +314,13 @@ class TelegramAdapter:
             answered = asyncio.create_task(self._answer(query.id))
             replies = await self.app.engine.handle(inc)
             await answered
-            # The tapped keyboard goes, so it cannot record a second time.
-            if isinstance(message, Message) and message.reply_markup is not None:
+            # A used keyboard goes, so it cannot record a second time (the core names the few
+            # that stay, like the red-flag screen's "tap any that apply").
+            if (
+                isinstance(message, Message)
+                and message.reply_markup is not None
+                and not keeps_keyboard(query.data)
+            ):
                 await self._drop_keyboard(chat.id, message.message_id)
             await self._deliver(inc, replies)
             return

@@ -1,6 +1,6 @@
 """Score taps through the real Telegram Application, next to a bare PTB bot, in one run.
 
-    python -m benchmarks.telegram [--updates 2000] [--db URL]
+    python -m benchmarks.telegram [--updates 2000] [--db URL of a scratch database]
 
 N different people each tap a score on a keyboard message. Both bots long-poll the same
 loopback fake Bot API server (tests/fakes/telegram_server.py) with the same Application
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import random
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -36,7 +37,8 @@ from bot.settings import Settings
 from bot.store.models import Person
 from tests.fakes.telegram_server import SentMessage, TelegramFake
 
-FIRST_USER = 10_000_000
+# Telegram user ids drawn per run, so a run against a scratch PostgreSQL can be repeated.
+FIRST_USER = random.randrange(10**9, 2 * 10**9, 10**6)
 UNLIMITED = Limits(overall_per_s=0, group_per_min=0)
 
 

@@ -19,7 +19,10 @@ from bot.clock import ManualClock
 from bot.delivery import TransientError, Unreachable
 from bot.events import Address, Reply
 from bot.logs import RedactingFormatter
+from bot.store import repo
 from bot.store.models import CheckIn, Person
+from scheduler.dispatch import Dispatcher
+from scheduler.runtime import start_scheduler
 from tests.fakes.telegram_server import SEND_METHODS, FakeUser, SentMessage, TelegramFake
 
 ADA, BOB, CAROL = 1001, 1002, 1003
@@ -278,7 +281,7 @@ async def test_days_of_rising_pain_escalate_and_the_emergency_comes_first(
     ada.tap(screen, "Numb saddle area (groin, buttocks)")
     emergency = await ada.sees("Get help now")
     assert emergency.content.startswith("Get help now. Call emergency services")
-    assert screen.buttons == []
+    assert "None of these" in screen.button_labels  # "tap any that apply": it stays
     assert no_refused_sends(fake)
 
 
@@ -350,6 +353,57 @@ async def test_a_long_reply_is_split_at_telegrams_limit(
 
 
 # ---- delivery: reminders and Telegram's failures ---------------------------------------
+
+
+async def test_the_check_in_reminder_arrives_at_its_time_and_a_tap_answers_it(
+    app: App, fake: TelegramFake, tg: TelegramAdapter
+) -> None:
+    ada = Phone(fake, ADA)
+    await ada.onboard()  # at 07:00 UTC; the default check-in reminder is at 08:00
+    before = len(fake.messages(ADA))
+    later(app, minutes=59)
+    assert (await Dispatcher(app.engine, {"telegram": tg}).run_once()).claimed == 0
+    later(app, minutes=1)
+    runtime = await start_scheduler(app, {"telegram": tg}, poll_seconds=0.2)
+    try:
+        reminder = await fake.wait_for(
+            lambda: next((m for m in fake.messages(ADA)[before:] if m.buttons), None)
+        )
+    finally:
+        await runtime.stop()
+    assert [b["callback_data"] for row in reminder.buttons for b in row] == [
+        f"1:s:{n}" for n in range(11)
+    ]
+    ada.tap(reminder, "6")
+    await ada.sees("Recorded 6/10 for today")
+    assert reminder.buttons == []
+    assert await scores(app, ADA) == {today(app): 6}
+    assert (await Dispatcher(app.engine, {"telegram": tg}).run_once()).claimed == 0
+    assert sum(1 for m in fake.messages(ADA)[before:] if m.history or m.buttons) == 1
+
+
+@sqlite_only
+async def test_blocking_the_bot_parks_reminders_until_the_person_writes_again(
+    app: App, fake: TelegramFake, tg: TelegramAdapter
+) -> None:
+    ada = Phone(fake, ADA)
+    await ada.onboard()
+    fake.bot_removed(fake.private_chat(ada.user))  # Ada blocks the bot
+    later(app, hours=1)
+    await Dispatcher(app.engine, {"telegram": tg}).run_once()  # nothing crashes
+    async with app.sessions() as s:
+        person = await repo.find_person(s, "telegram", str(ADA))
+        assert person is not None and not person.reachable
+        assert all(r.next_send_at is None for r in await repo.reminders_of(s, person.id))
+    fake.bot_added(fake.private_chat(ada.user))
+    ada.say("2")
+    await ada.sees("Recorded 2/10")
+    async with app.sessions() as s:
+        person = await repo.find_person(s, "telegram", str(ADA))
+        assert person is not None and person.reachable
+
+
+# ---- Telegram's failures ---------------------------------------
 
 
 @sqlite_only
