@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 
@@ -12,7 +13,14 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from adapters.telegram import DM_ME, NOT_YOURS, SENT_PRIVATELY, TelegramAdapter
+from adapters.telegram import (
+    DM_ME,
+    NOT_YOURS,
+    SENT_PRIVATELY,
+    TelegramAdapter,
+    derived_secret,
+    webhook_route,
+)
 from bot import formatting
 from bot.app import App
 from bot.clock import ManualClock
@@ -520,3 +528,32 @@ async def test_the_token_is_in_no_log_line_at_any_level(app: App, fake: Telegram
     assert not [line for line in capture.lines if fake.token in line]
     ours = [r.getMessage() for r in capture.raw if r.name.startswith("adapters")]
     assert ours and not [m for m in ours if fake.token in m]
+
+
+# ---- webhook mode ------------------------------------------------------------------------
+
+
+@sqlite_only
+async def test_webhook_mode_registers_an_unguessable_path_and_a_secret(
+    app: App, fake: TelegramFake
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    point_at(app, fake)
+    app.settings.telegram_webhook_url = f"http://127.0.0.1:{port}"
+    app.settings.port = port
+    adapter = TelegramAdapter(app)
+    await adapter.start()
+    try:
+        assert fake.webhook_url.startswith(f"http://127.0.0.1:{port}/telegram-")
+        assert fake.webhook_secret and fake.token not in fake.webhook_secret
+        assert fake.token.split(":")[1] not in fake.webhook_url
+        ada = Phone(fake, ADA)
+        await ada.onboard()
+        assert fake.webhook_deliveries and all(d.status == 200 for d in fake.webhook_deliveries)
+        # A second replica derives the same path and secret, so either may call setWebhook.
+        assert webhook_route(app.settings.telegram_webhook_url, fake.token)[1] == fake.webhook_url
+        assert derived_secret(fake.token) == fake.webhook_secret
+    finally:
+        await adapter.stop()
