@@ -1,0 +1,249 @@
+"""The dispatcher against real databases: ledger, catch-up, failures, concurrency, crashes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from benchmarks.fanout import Sink, expected, seed
+from bot.app import App, open_app
+from bot.clock import ManualClock
+from bot.delivery import RetryLater, TransientError, Unreachable
+from bot.events import Address, Reply
+from bot.settings import Settings
+from bot.store.models import Delivery, Person, Reminder
+from scheduler.dispatch import Dispatcher
+from scheduler.runtime import advance, start_scheduler
+from tests.conftest import Chat
+
+MON_0800 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+
+
+class Recorder:
+    """A platform that records what it is given; `fail` decides per chat what it raises."""
+
+    platform = "console"
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, Reply]] = []
+        self.fail: dict[str, list[Exception]] = {}
+        self.always_fail: dict[str, Exception] = {}
+
+    async def send(self, address: Address, reply: Reply) -> None:
+        """Record, or raise what the test asked for."""
+        if address.chat_id in self.always_fail:
+            raise self.always_fail[address.chat_id]
+        queued = self.fail.get(address.chat_id)
+        if queued:
+            raise queued.pop(0)
+        self.sent.append((address.chat_id, reply))
+
+    def to(self, chat: str) -> list[str]:
+        """'kind@local_time' of what reached one chat."""
+        return [f"{r.meta['kind']}@{r.meta['local_time']}" for c, r in self.sent if c == chat]
+
+
+def clock(app: App) -> ManualClock:
+    c = app.clock
+    assert isinstance(c, ManualClock)
+    return c
+
+
+async def people(app: App, *users: str) -> Recorder:
+    """Onboard people in UTC with only the check-in reminder on; returns the platform."""
+    for user in users:
+        chat = Chat(app, user)
+        await chat.onboard()
+        await chat.say("/remind posture off")
+        await chat.say("/remind core off")
+    return Recorder()
+
+
+async def ledger(app: App) -> list[tuple[int, datetime]]:
+    async with app.sessions() as s:
+        return [(r, t) for r, t in await s.execute(select(Delivery.reminder_id, Delivery.slot))]
+
+
+async def test_the_ledger_refuses_a_second_row_for_the_same_slot(app: App) -> None:
+    await people(app, "ann")
+    async with app.sessions() as s:
+        person = await s.scalar(select(Person).where(Person.user_id == "ann"))
+        rem = await s.scalar(select(Reminder).where(Reminder.kind == "checkin"))
+        assert person is not None and rem is not None
+        row = {"reminder_id": rem.id, "person_id": person.id, "slot": MON_0800, "kind": "checkin"}
+        s.add(Delivery(**row, sent_at=MON_0800))
+        await s.commit()
+        s.add(Delivery(**row, sent_at=MON_0800 + timedelta(seconds=1)))
+        with pytest.raises(IntegrityError):
+            await s.commit()
+
+
+async def test_restart_inside_the_grace_window_sends_the_missed_reminder_once(app: App) -> None:
+    platform = await people(app, "ann")
+    clock(app).set(MON_0800 + timedelta(minutes=20))  # the bot was down over 08:00
+    d = Dispatcher(app.engine, {"console": platform})
+    stats = await d.run_once()
+    assert platform.to("ann") == ["checkin@2026-03-02 08:00"]
+    assert stats.sent == 1
+    assert (await d.run_once()).claimed == 0  # a second pass owes nothing
+    await advance(app, d, timedelta(days=1))
+    assert platform.to("ann") == [
+        "checkin@2026-03-02 08:00",
+        "nudge@2026-03-02 12:00",
+        "checkin@2026-03-03 08:00",
+    ]
+
+
+async def test_restart_after_the_grace_window_drops_old_reminders_without_a_flood(
+    app: App,
+) -> None:
+    platform = await people(app, "ann")
+    await Chat(app, "ann").say("/remind posture 10:30,13:30,16:00")
+    clock(app).set(MON_0800 + timedelta(days=3, minutes=45))  # down three days
+    d = Dispatcher(app.engine, {"console": platform})
+    stats = await d.run_once()
+    assert platform.sent == []
+    assert stats.dropped == 2  # one row each: the check-in and the posture nudges
+    assert "Check-in: 08:00 every day, next tomorrow 08:00" in await Chat(app, "ann").say(
+        "/settings"
+    )
+    await advance(app, d, timedelta(hours=3))
+    assert platform.to("ann") == ["posture@2026-03-05 10:30"]
+
+
+async def test_an_unreachable_person_stops_others_continue_and_they_resume_on_writing(
+    app: App,
+) -> None:
+    platform = await people(app, "ann", "bob")
+    platform.always_fail["ann"] = Unreachable("blocked")
+    d = Dispatcher(app.engine, {"console": platform})
+    await advance(app, d, timedelta(days=3))
+    assert platform.to("ann") == []
+    assert len([k for k in platform.to("bob") if k.startswith("checkin")]) == 3
+    async with app.sessions() as s:
+        ann = await s.scalar(select(Person).where(Person.user_id == "ann"))
+        assert ann is not None and ann.reachable is False
+        parked = await s.scalars(select(Reminder.next_send_at).where(Reminder.person_id == ann.id))
+        assert set(parked) == {None}
+    del platform.always_fail["ann"]
+    await Chat(app, "ann").say("4")  # Thu 07:00: she unblocked the bot and wrote
+    await advance(app, d, timedelta(hours=2))
+    assert platform.to("ann") == ["checkin@2026-03-05 08:00"]  # the next slot, no backlog
+
+
+async def test_a_throttled_send_is_retried_after_the_asked_time_and_delivered_once(
+    app: App,
+) -> None:
+    platform = await people(app, "ann", "bob")
+    platform.fail["ann"] = [RetryLater(0.01), RetryLater(0.01)]
+    platform.fail["bob"] = [TransientError("502")]
+    d = Dispatcher(app.engine, {"console": platform}, backoff=(0.01,))
+    await advance(app, d, timedelta(hours=1, minutes=1))
+    assert platform.to("ann") == ["checkin@2026-03-02 08:00"]
+    assert platform.to("bob") == ["checkin@2026-03-02 08:00"]
+    assert len(await ledger(app)) == 2
+
+
+async def test_a_platform_that_keeps_failing_leaves_the_reminder_due_for_a_later_pass(
+    app: App,
+) -> None:
+    platform = await people(app, "ann")
+    platform.always_fail["ann"] = TransientError("timeout")
+    d = Dispatcher(app.engine, {"console": platform}, backoff=(0.0,))
+    clock(app).set(MON_0800)
+    assert (await d.run_once()).released == 1
+    assert await ledger(app) == []
+    del platform.always_fail["ann"]
+    clock(app).set(MON_0800 + timedelta(minutes=1))
+    assert (await d.run_once()).sent == 1
+    assert platform.to("ann") == ["checkin@2026-03-02 08:00"]
+
+
+async def test_the_running_scheduler_sends_due_reminders_and_stops_cleanly(app: App) -> None:
+    platform = await people(app, "ann")
+    runtime = await start_scheduler(app, {"console": platform}, poll_seconds=0.05)
+    try:
+        clock(app).set(MON_0800)
+        for _ in range(400):  # wait for the poll to notice, without timing anything
+            if platform.sent:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        await runtime.stop()
+    assert platform.to("ann") == ["checkin@2026-03-02 08:00"]
+
+
+async def test_two_dispatchers_on_one_database_send_each_reminder_exactly_once(
+    settings: Settings,
+) -> None:
+    first = await open_app(settings, ManualClock(MON_0800))
+    second = await open_app(settings, ManualClock(MON_0800), migrate=False)
+    try:
+        await seed(first, 600)
+        want = await expected(first)
+        sink = Sink()
+        d1 = Dispatcher(first.engine, {"bench": sink}, batch_size=20, flush_every=7)
+        d2 = Dispatcher(second.engine, {"bench": sink}, batch_size=20, flush_every=7)
+        s1, s2 = await asyncio.gather(d1.run_once(), d2.run_once())
+        assert set(sink.counts) == want
+        assert set(sink.counts.values()) == {1}
+        assert s1.sent + s2.sent == 600
+        assert len(await ledger(first)) == 600
+    finally:
+        await second.close()
+        await first.close()
+
+
+class Stalls(Sink):
+    """A sink that hangs forever after `limit` sends: a worker killed mid-fan-out."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+        self.reached = asyncio.Event()
+
+    async def send(self, address: Address, reply: Reply) -> None:
+        if sum(self.counts.values()) >= self.limit:
+            self.reached.set()
+            await asyncio.Event().wait()
+        await super().send(address, reply)
+
+
+async def test_a_worker_killed_mid_fan_out_loses_nothing_and_duplicates_are_bounded(
+    app: App,
+) -> None:
+    clock(app).set(MON_0800)
+    await seed(app, 60)
+    want = await expected(app)
+    dying = Stalls(limit=25)
+    d1 = Dispatcher(app.engine, {"bench": dying}, batch_size=60, flush_every=10, concurrency=1)
+    task = asyncio.create_task(d1.run_once())
+    await dying.reached.wait()
+    task.cancel()  # the process dies: 20 recorded, 5 sent but not recorded
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    survivor = Sink()
+    d2 = Dispatcher(app.engine, {"bench": survivor})
+    assert (await d2.run_once()).claimed == 0  # the dead worker's lease still holds
+    clock(app).advance(d1.lease + timedelta(seconds=1))
+    await d2.run_once()
+    total = Counter(dying.counts) + Counter(survivor.counts)
+    assert set(total) == want  # nothing lost
+    duplicates = sum(n - 1 for n in total.values())
+    assert 0 < duplicates <= d1.flush_every  # only what was in flight at the kill
+    assert len(await ledger(app)) == 60
+    async with app.sessions() as s:
+        assert (
+            await s.scalar(
+                select(func.count())
+                .select_from(Reminder)
+                .where(Reminder.next_send_at <= clock(app).now())
+            )
+            == 0
+        )
