@@ -165,6 +165,20 @@ def keyboard(rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(out) if out else None
 
 
+def editable(reply: Reply) -> bool:
+    """Whether a reply may replace the tapped message in place.
+
+    Only a confirmation: advice about a tier always arrives as a new message, so it cannot
+    go unseen in an edit further up the chat.
+    """
+    return (
+        reply.image is None
+        and reply.document is None
+        and "tier" not in reply.meta
+        and 0 < len(reply.text) <= MAX_TEXT
+    )
+
+
 def chat_kind(chat: Chat) -> ChatKind | None:
     """Private or group; None for channels, which the bot does not serve."""
     if chat.type == constants.ChatType.PRIVATE:
@@ -315,13 +329,21 @@ class TelegramAdapter:
             replies = await self.app.engine.handle(inc)
             await answered
             # A used keyboard goes, so it cannot record a second time (the core names the few
-            # that stay, like the red-flag screen's "tap any that apply").
+            # that stay, like the red-flag screen's "tap any that apply"). When the answer is
+            # a plain confirmation, the tapped message becomes it: one call instead of two.
             if (
                 isinstance(message, Message)
                 and message.reply_markup is not None
                 and not keeps_keyboard(query.data)
             ):
-                await self._drop_keyboard(chat.id, message.message_id)
+                if (
+                    replies
+                    and editable(replies[0])
+                    and await self._edit_into(chat.id, message.message_id, replies[0])
+                ):
+                    replies = replies[1:]
+                else:
+                    await self._drop_keyboard(chat.id, message.message_id)
             await self._deliver(inc, replies)
             return
         # In a group the keyboard stays for everyone else; personal replies go by DM.
@@ -449,6 +471,25 @@ class TelegramAdapter:
         except TelegramError as exc:
             # An expired query (older than Telegram keeps it) only leaves a spinner.
             log.info("telegram: a button tap was not acknowledged: %s", reason(exc))
+
+    async def _edit_into(self, chat_id: int, message_id: int, reply: Reply) -> bool:
+        """Turn the tapped message into the reply (its keyboard replaced); False if refused."""
+        try:
+            await self._send(
+                chat_id,
+                lambda: self.application.bot.edit_message_text(
+                    escape(reply.text),
+                    chat_id=chat_id,
+                    message_id=message_id,
+                    parse_mode=constants.ParseMode.HTML,
+                    reply_markup=keyboard(reply.buttons),
+                    link_preview_options=NO_PREVIEW,
+                ),
+            )
+        except TelegramError as exc:
+            log.info("telegram: tapped message not edited: %s", reason(exc))
+            return False
+        return True
 
     async def _drop_keyboard(self, chat_id: int, message_id: int) -> None:
         try:

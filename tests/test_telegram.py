@@ -90,12 +90,17 @@ class Phone:
         """Tap a button the message shows (or showed)."""
         return self.fake.press(self.user, message, message.callback_data(label))
 
+    async def edited(self, message: SentMessage, contains: str) -> SentMessage:
+        """The tapped message, once the bot has turned it into the answer."""
+        await self.fake.wait_for(lambda: contains in message.content)
+        return message
+
     async def onboard(self) -> None:
         """/start, agree, and see the first check-in question."""
         self.say("/start")
         consent = await self.sees("Is that OK?")
         self.tap(consent, "I agree")
-        await self.sees("you're set up")
+        await self.edited(consent, "you're set up")
         await self.sees(ASK)
 
 
@@ -149,7 +154,7 @@ async def test_start_shows_the_menu_asks_consent_once_and_agreeing_sets_up(
     assert consent.message_id > hello.message_id
     assert consent.button_labels == ["I agree", "No thanks"]
     tap = ada.tap(consent, "I agree")
-    await ada.sees("you're set up")
+    await ada.edited(consent, "you're set up")  # the question becomes the answer
     ask = await ada.sees(ASK)
     assert fake.answer_for(tap) is not None
     assert consent.buttons == []  # the consent keyboard cannot be tapped again
@@ -166,7 +171,7 @@ async def test_a_tap_is_acknowledged_the_keyboard_goes_and_the_score_is_the_tapp
     ada.say("/checkin")
     ask = await ada.sees(ASK)
     tap = ada.tap(ask, "4")
-    await ada.sees("Recorded 4/10 for today")
+    await ada.edited(ask, "Recorded 4/10 for today")
     assert fake.answer_for(tap) is not None
     assert ask.buttons == [] and len(ask.history) == 1
     assert await scores(app, ADA) == {today(app): 4}
@@ -188,7 +193,7 @@ async def test_nobody_else_can_tap_a_keyboard_in_someones_private_chat(
     assert await scores(app, ADA) == {} and await scores(app, BOB) == {}
     assert ask.button_labels  # Ada's own keyboard still works
     ada.tap(ask, "3")
-    await ada.sees("Recorded 3/10")
+    await ada.edited(ask, "Recorded 3/10")
     assert await scores(app, ADA) == {today(app): 3} and await scores(app, BOB) == {}
 
 
@@ -276,12 +281,8 @@ async def test_days_of_rising_pain_escalate_and_the_emergency_comes_first(
     recorded = await ada.sees("Recorded 8/10")
     urgent = await ada.sees("See a doctor today")  # 7+ two days running
     assert ask.message_id < urgent.message_id < recorded.message_id  # urgent advice first
-    screen = await fake.wait_for(
-        lambda: next(
-            (m for m in fake.messages(ADA) if m.message_id > recorded.message_id and m.buttons),
-            None,
-        )
-    )
+    assert ask.buttons == []  # advice is never edited into an old message: the keyboard just goes
+    screen = recorded  # the safety check rides in the confirmation: one message per tap
     assert "safety check" in screen.content
     assert "None of these" in screen.button_labels
     assert all(len(row) <= 6 for row in screen.buttons)
@@ -338,12 +339,12 @@ async def test_forged_and_stale_buttons_have_expired_and_record_nothing(
 ) -> None:
     ada = Phone(fake, ADA)
     await ada.onboard()
-    ada.say("/checkin")
-    ask = await ada.sees(ASK)
     for payload in ("1:s:99", "0:s:4", "1:s:4:extra", "x" * 64):
+        ada.say("/checkin")
+        ask = await ada.sees(ASK)
         tap = fake.press(ada.user, ask, payload, check=False)
-        await ada.sees("This button has expired")
-        assert fake.answer_for(tap) is not None
+        await ada.edited(ask, "This button has expired")  # the dead keyboard is replaced
+        assert fake.answer_for(tap) is not None and ask.buttons == []
     assert await scores(app, ADA) == {}
 
 
@@ -383,7 +384,7 @@ async def test_the_check_in_reminder_arrives_at_its_time_and_a_tap_answers_it(
         f"1:s:{n}" for n in range(11)
     ]
     ada.tap(reminder, "6")
-    await ada.sees("Recorded 6/10 for today")
+    await ada.edited(reminder, "Recorded 6/10 for today")
     assert reminder.buttons == []
     assert await scores(app, ADA) == {today(app): 6}
     assert (await Dispatcher(app.engine, {"telegram": tg}).run_once()).claimed == 0
@@ -512,7 +513,7 @@ async def test_the_token_is_in_no_log_line_at_any_level(app: App, fake: Telegram
             ada.say("/checkin")
             ask = await ada.sees(ASK)
             ada.tap(ask, "4")
-            await ada.sees("Recorded 4/10")
+            await ada.edited(ask, "Recorded 4/10")
             fake.block(ADA)
             with pytest.raises(Unreachable):
                 await adapter.send(Address("telegram", str(ADA)), Reply("Time to check in"))

@@ -44,11 +44,11 @@ async def test_si_checkin_run_serves_telegram_and_exits_cleanly_on_sigterm(
                 consent = await fake.wait_for_message(ADA, "Is that OK?", timeout=30)
                 assert fake.commands  # the menu was published
                 tap = fake.press(ada, consent, consent.callback_data("I agree"))
-                await fake.wait_for_message(ADA, "you're set up", timeout=30)
+                await fake.wait_for(lambda: "you're set up" in consent.content, timeout=30)
                 ask = await fake.wait_for_message(ADA, "How's your SI pain", timeout=30)
                 assert fake.answer_for(tap) is not None and consent.buttons == []
                 fake.press(ada, ask, ask.callback_data("3"))
-                await fake.wait_for_message(ADA, "Recorded 3/10", timeout=30)
+                await fake.wait_for(lambda: "Recorded 3/10" in ask.content, timeout=30)
             finally:
                 if proc.returncode is None:
                     proc.send_signal(signal.SIGTERM)

@@ -93,20 +93,32 @@ async def _announce(ctx: Ctx, day: date, result: Assessment) -> Reply:
 
 
 async def after_score(ctx: Ctx, day: date, confirmation: Reply, view: HistoryView) -> list[Reply]:
-    """After a score is stored: confirm, then announce a tier and/or offer the red-flag screen."""
+    """After a score is stored: confirm, then announce a tier and/or offer the red-flag screen.
+
+    The red-flag screen rides in the confirmation's message (one message per tap on a phone);
+    meta["confirmation"] keeps the bare confirmation for places that must split them (a club
+    post's private acknowledgement).
+    """
     if day != ctx.today:
         return [confirmation]  # a backfilled day does not speak for today
     result = trends.assess(view, day)
-    replies = [confirmation]
-    extra: list[str] = []
+    text = confirmation.text
     if result.building_baseline and day in view.daily:
         have = sum(1 for d in view.daily if d < day)
-        extra.append(
-            f"Building your baseline: {max(0, trends.MIN_SCORES - have)} more daily "
+        text += (
+            f" Building your baseline: {max(0, trends.MIN_SCORES - have)} more daily "
             "score(s) and I can compare each day with your usual."
         )
-    if extra:
-        replies[0] = Reply(confirmation.text + " " + " ".join(extra), private=True)
+    first = Reply(text, private=True)
+    if result.ask_screen and not view.symptoms.get(day):
+        check = screen(ctx, reason=_screen_reason(view.daily, day))[0]
+        first = Reply(
+            f"{text}\n\n{check.text}",
+            buttons=check.buttons,
+            private=True,
+            meta={**check.meta, "confirmation": text},
+        )
+    replies = [first]
     if result.announce and result.tier > Tier.NONE:
         announcement = await _announce(ctx, day, result)
         if result.tier >= Tier.URGENT:
@@ -115,8 +127,6 @@ async def after_score(ctx: Ctx, day: date, confirmation: Reply, view: HistoryVie
             replies.append(announcement)
     if result.offer_return_to_run and await _may_offer_return(ctx, day):
         replies.append(await _offer_return(ctx, day))
-    if result.ask_screen and not view.symptoms.get(day):
-        replies += screen(ctx, reason=_screen_reason(view.daily, day))
     return replies
 
 

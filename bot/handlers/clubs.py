@@ -169,20 +169,22 @@ async def cmd_streak(ctx: Ctx, command: Command) -> list[Reply]:
 
 
 def _to_dm(ctx: Ctx, replies: list[Reply]) -> list[Reply]:
-    """Advice after a club tap goes to the person's private chat, never to the group."""
+    """After a club tap: a short private acknowledgement in place, everything else by DM."""
     assert ctx.person is not None
     dm = Address(ctx.inc.platform, ctx.person.chat_id)
-    out = []
-    for i, reply in enumerate(replies):
-        if i == 0 and "tier" not in reply.meta and "screen" not in reply.meta:
-            out.append(Reply(reply.text + " Only you can see this.", private=True))
-        else:
-            out.append(
+    acks: list[Reply] = []
+    direct: list[Reply] = []
+    for reply in replies:
+        if "tier" in reply.meta or "screen" in reply.meta:
+            direct.append(
                 Reply(reply.text, reply.buttons, reply.image, reply.document, True, dm, reply.meta)
             )
-    # An emergency announcement comes first in the list: make sure the group-side
-    # acknowledgement still says where to look.
-    return out
+        confirmation = reply.meta.get("confirmation") if "tier" not in reply.meta else None
+        if confirmation or not reply.meta:
+            acks.append(
+                Reply((confirmation or reply.text) + " Only you can see this.", private=True)
+            )
+    return acks + direct
 
 
 async def on_club_tap(ctx: Ctx, action: Action) -> list[Reply]:
