@@ -75,7 +75,7 @@ GROUP_PER_MIN = constants.FloodLimit.MESSAGES_PER_MINUTE_PER_GROUP  # 20 message
 
 # ---- Our choices within those limits ---------------------------------------------------
 BUTTONS_PER_ROW = 6  # a phone shows six buttons a row without truncating labels
-CONCURRENT_UPDATES = 64  # updates handled at once; bounded so a flood cannot exhaust memory
+CONCURRENT_UPDATES = 32  # updates handled at once; bounded so a flood cannot exhaust memory
 CONNECTION_POOL = 2 * CONCURRENT_UPDATES  # a tap answers and handles concurrently
 RETRY_AFTER_RETRIES = 5  # 429s waited out by AIORateLimiter before RetryLater reaches the caller
 NETWORK_ATTEMPTS = 3  # tries of one call on timeouts and 5xx
