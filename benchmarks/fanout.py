@@ -23,7 +23,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.engine import make_url
 
 from bot.app import App, open_app
@@ -99,6 +99,12 @@ async def seed(app: App, users: int, due: datetime = DUE, platform: str = PLATFO
                     for pid in ids
                 ],
             )
+    if make_url(str(app.db.url)).get_backend_name() == "postgresql":
+        # A live database has planner statistics (autovacuum); a bulk load needs them now.
+        async with app.db.connect() as conn:
+            await conn.execute(text("ANALYZE people"))
+            await conn.execute(text("ANALYZE reminders"))
+            await conn.commit()
 
 
 async def expected(app: App, platform: str = PLATFORM) -> set[tuple[int, str]]:
