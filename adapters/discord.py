@@ -2,8 +2,10 @@
 
 Everything a person does becomes one `Incoming` for the engine; every `Reply` is rendered
 within Discord's limits. Interactions are deferred at once and answered by follow-ups, so
-the 3-second deadline holds however slow the database is. In a guild every answer is
-ephemeral: only the person who ran the command or tapped the button sees it.
+the 3-second deadline holds however slow the database is. In a guild every personal answer
+is ephemeral (only the person who ran the command or tapped the button sees it) or a DM;
+only a club's totals are posted in its channel. A guild that removes the bot, or a deleted
+channel, stops that channel's club.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from bot.commands import CommandSpec, Option, public_commands
 from bot.delivery import DeliveryError, RetryLater, TransientError, Unreachable
 from bot.events import Address, Attachment, Button, ChatKind, Incoming, Reply
 from bot.formatting import split_text
+from bot.handlers.clubs import bot_removed
 from bot.parsing import suggest_timezones
 
 PLATFORM = "discord"
@@ -44,6 +47,14 @@ AUTOCOMPLETE_LIMIT = 25  # choices per autocomplete answer
 # Forbidden / NotFound codes meaning "this person cannot get our messages": DMs closed or no
 # shared server (50007), blocked (50278), the account or channel gone (10013, 10003).
 UNREACHABLE_CODES = frozenset({50007, 50278, 10013, 10003})
+
+# A personal reply meant for the DM (club tap advice, the red-flag screen) when the DM is
+# closed: it is shown to the person alone, here, with how to open their DMs.
+DMS_CLOSED = (
+    "I couldn't send you a direct message, so here it is, visible only to you. To get these "
+    "privately from now on, allow direct messages from this server's members (server name > "
+    "Privacy Settings) or open a DM with me."
+)
 
 # Waits discord.py may sleep out inside one send; a longer 429 comes back as RetryLater so a
 # reminder worker is never parked for minutes (discord.py refuses less than 30 s).
@@ -233,6 +244,12 @@ class _Client(discord.Client):
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         await self.adapter._on_interaction(interaction)
 
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        await self.adapter._on_guild_remove(guild)
+
+    async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
+        await self.adapter._stop_clubs([channel.id])
+
 
 class DiscordAdapter:
     """The Discord platform edge: receives into the engine, renders replies, sends reminders."""
@@ -331,12 +348,22 @@ class DiscordAdapter:
                 await channel.send(**part.kwargs())
 
     async def _channel(self, chat_id: int) -> discord.abc.Messageable:
-        """A guild channel we know, else the DM with the user of that id (discord.py caches it)."""
+        """A guild channel we know, else the DM with the user of that id (discord.py caches it).
+
+        An id that is neither is a channel this process has not cached (a guild served by
+        another shard, or one that removed the bot while we were offline): posting there
+        either works or fails as Unreachable.
+        """
         assert self.client is not None
         channel = self.client.get_channel(chat_id)
         if isinstance(channel, discord.abc.Messageable):
             return channel
-        return await self.client.create_dm(discord.Object(chat_id))
+        try:
+            return await self.client.create_dm(discord.Object(chat_id))
+        except discord.HTTPException as exc:
+            if exc.status not in (400, 404):
+                raise
+            return self.client.get_partial_messageable(chat_id)
 
     # ------------------------------------------------------------------ events in
 
@@ -362,6 +389,8 @@ class DiscordAdapter:
                     await self._deliver_elsewhere_or(reply, inc, message.channel)
             except discord.HTTPException as exc:
                 log.warning("discord: reply to a DM failed: %s %s", exc.status, exc.code)
+            except DeliveryError as exc:
+                log.warning("discord: reply to a DM failed: %s", type(exc).__name__)
 
     async def _on_interaction(self, interaction: discord.Interaction) -> None:
         """A button tap: commands and autocomplete go through the command tree instead."""
@@ -387,6 +416,26 @@ class DiscordAdapter:
         if message is not None and message.components and own and not keeps_keyboard(payload):
             await interaction.edit_original_response(view=None)
         await self._follow_up(interaction, inc, replies, placeholder=False)
+
+    async def _on_guild_remove(self, guild: discord.Guild) -> None:
+        """Kicked from a guild (not an outage: that is guild_unavailable): its clubs stop.
+
+        discord.py hands us the guild as it was cached, channels and threads included.
+        """
+        await self._stop_clubs([c.id for c in guild.channels] + [t.id for t in guild.threads])
+
+    async def _stop_clubs(self, channel_ids: Sequence[int]) -> None:
+        """Deactivate the club of each channel the bot can no longer post in."""
+        async with self._tracked():
+            try:
+                stopped = 0
+                for channel_id in channel_ids:
+                    stopped += await bot_removed(self.app.sessions, PLATFORM, str(channel_id))
+                if stopped:
+                    log.info("discord: %d club(s) stopped: channel gone or bot removed", stopped)
+            except Exception as exc:
+                # Type only; the next daily post fails as Unreachable and stops the club anyway.
+                log.error("discord: stopping clubs failed: %s", type(exc).__name__)
 
     async def _on_slash(
         self, interaction: discord.Interaction, spec: CommandSpec, values: dict[str, Any]
@@ -496,12 +545,24 @@ class DiscordAdapter:
         posted there; `placeholder` is the deferred "thinking..." message a slash command
         left, filled by the first personal reply or removed when there is none.
         """
-        ephemeral = not self._in_bot_dm(interaction)
+        in_dm = self._in_bot_dm(interaction)
+        ephemeral = not in_dm
         filled = False
+        dm_closed = False
         for reply in replies:
-            if reply.to is not None and reply.to != inc.address:
-                await self.send(reply.to, reply)
-                continue
+            # In a guild even the person's own address (their DM) is somewhere else.
+            if reply.to is not None and (reply.to != inc.address or not in_dm):
+                if not dm_closed:
+                    try:
+                        await self.send(reply.to, reply)
+                        continue
+                    except Unreachable:
+                        dm_closed = filled = True
+                        await interaction.followup.send(DMS_CLOSED, ephemeral=True)
+                    except DeliveryError as exc:
+                        log.warning("discord: a DM failed (%s); shown in place", type(exc).__name__)
+                # Undeliverable by DM: still the person's alone, so it is shown only to them.
+                reply = Reply(reply.text, reply.buttons, reply.image, reply.document, True)
             public = inc.chat_kind is ChatKind.GROUP and not reply.private
             for part in render(reply):
                 if public and interaction.channel is not None:

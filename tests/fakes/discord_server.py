@@ -908,6 +908,7 @@ class DiscordFake:
         self._history: dict[int, list[Message]] = {}
         self._dm_channels: dict[int, FakeChannel] = {}
         self._closed_dms: set[int] = set()
+        self._left_guilds: set[int] = set()
         self._global_commands: list[dict[str, Any]] = []
         self._guild_commands: dict[int, list[dict[str, Any]]] = {}
         self._throttles: list[_Throttle] = []
@@ -1055,6 +1056,23 @@ class DiscordFake:
                 self._background.add(task)
                 task.add_done_callback(self._background.discard)
         return guild
+
+    async def remove_bot(self, guild: FakeGuild | int) -> None:
+        """The bot is kicked from a guild: GUILD_DELETE (without "unavailable", so not an
+        outage), and from then on its channels refuse the bot with 403, code 50001."""
+        g = self._guild(guild)
+        self._left_guilds.add(g.id)
+        g.members = [m for m in g.members if m.id != self.bot.id]
+        await self._broadcast("GUILD_DELETE", {"id": str(g.id)}, INTENT_GUILDS, required=False)
+
+    async def delete_channel(self, channel: FakeChannel | int) -> None:
+        """A guild channel is deleted: CHANNEL_DELETE, and from then on it is 404, code 10003."""
+        chan = self._channel(channel)
+        assert chan.guild_id is not None, "DM channels are not deleted this way"
+        guild = self._guild(chan.guild_id)
+        guild.channels = [c for c in guild.channels if c.id != chan.id]
+        del self.channels[chan.id]
+        await self._broadcast("CHANNEL_DELETE", chan.payload(), INTENT_GUILDS, required=False)
 
     def dm_channel(self, user: FakeUser | int) -> FakeChannel:
         """Return the user's DM channel with the bot (one stable id per person)."""
@@ -1431,7 +1449,11 @@ class DiscordFake:
         ready: dict[str, Any] = {
             "v": API_VERSION,
             "user": self.bot.payload() | {"verified": True, "mfa_enabled": False, "flags": 0},
-            "guilds": [{"id": str(g), "unavailable": True} for g in self.guilds],
+            "guilds": [
+                {"id": str(g), "unavailable": True}
+                for g in self.guilds
+                if g not in self._left_guilds
+            ],
             "session_id": session.id,
             "session_type": "normal",
             "resume_gateway_url": self.resume_gateway_url,
@@ -1447,7 +1469,8 @@ class DiscordFake:
         await self._send_event(session, "READY", ready)
         if intents & INTENT_GUILDS:
             for guild in list(self.guilds.values()):
-                await self._send_event(session, "GUILD_CREATE", guild.payload())
+                if guild.id not in self._left_guilds:
+                    await self._send_event(session, "GUILD_CREATE", guild.payload())
 
     async def _resume(self, conn: _Connection, data: dict[str, Any]) -> None:
         session = self._sessions.get(data.get("session_id") or "")
@@ -2059,6 +2082,8 @@ class DiscordFake:
         payload = body.json or {}
         if chan.recipient is not None and chan.recipient.id in self._closed_dms:
             raise DiscordError(403, 50007, "Cannot send messages to this user")
+        if chan.guild_id in self._left_guilds:
+            raise DiscordError(403, 50001, "Missing Access")
         self._validate(payload, body.files, creating=True)
         # Only SUPPRESS_EMBEDS (and components v2) may be set on a plain channel message.
         payload = payload | {
