@@ -2,10 +2,12 @@
 
 Receives with a long-polling (or webhook) `Application`: text messages and inline-button taps
 become `Incoming` for the engine, and each `Reply` is rendered as HTML text (escaped), an
-inline keyboard, a photo or a document. `send(address, reply)` delivers reminders and maps
-Telegram's failures onto bot.delivery's errors. Nothing here decides anything about pain,
-content or timing; the handlers are stateless (state lives in the database), so several
-webhook replicas can serve one bot.
+inline keyboard, a photo or a document. `send(address, reply)` delivers reminders and club
+posts and maps Telegram's failures onto bot.delivery's errors. In groups the edge asks
+Telegram who is an admin, turns a club tap's acknowledgement into an alert only the tapper
+sees, and reports a migrated group or a removed bot to the core. Nothing here decides
+anything about pain, content or timing; the handlers are stateless (state lives in the
+database; the admin cache only saves calls), so several webhook replicas can serve one bot.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import hmac
 import html
 import logging
 import warnings
-from collections.abc import Awaitable, Callable, Sequence
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -47,17 +50,19 @@ from telegram.ext import (
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
+    ChatMemberHandler,
     ContextTypes,
     MessageHandler,
     filters,
 )
 
-from bot.actions import keeps_keyboard
+from bot.actions import decode, keeps_keyboard
 from bot.app import App
 from bot.commands import public_commands
 from bot.delivery import RetryLater, TransientError, Unreachable
 from bot.events import Address, Attachment, Button, ChatKind, Incoming, Reply
 from bot.formatting import split_text
+from bot.handlers.clubs import bot_removed, chat_migrated
 
 PLATFORM = "telegram"
 log = logging.getLogger(__name__)
@@ -87,14 +92,33 @@ POOL_TIMEOUT_S = 10.0
 POLL_TIMEOUT_S = 30  # long-poll wait; Telegram answers at once when an update arrives
 BOOTSTRAP_RETRIES = 5  # deleteWebhook/setWebhook attempts at start before giving up
 PACER_PRUNE_AT = 4096  # per-chat pacing entries kept before idle ones are dropped
-ALLOWED_UPDATES = (constants.UpdateType.MESSAGE, constants.UpdateType.CALLBACK_QUERY)
+# Who is a group admin is asked of Telegram per command; an answer is reused this long
+# (a demoted admin keeps the rights at most this long) and for at most this many pairs.
+ADMIN_CACHE_S = 60.0
+ADMIN_CACHE_SIZE = 4096
+# my_chat_member is not in Telegram's default set once allowed_updates is given.
+ALLOWED_UPDATES = (
+    constants.UpdateType.MESSAGE,
+    constants.UpdateType.CALLBACK_QUERY,
+    constants.UpdateType.MY_CHAT_MEMBER,
+)
 
 # Platform wording: what the edge says when it cannot route a reply, never health content.
 DM_ME = "Message me directly (open my profile and tap Start) so your answers stay private."
 SENT_PRIVATELY = "I've sent you a private message."
 NOT_YOURS = "This button isn't for you."
+# A club tap from someone the bot cannot message: nothing was stored (consent comes first).
+OPEN_CHAT_FIRST = "Open a chat with @{bot} and press Start, then tap again."
+# A club tap that was recorded, but what follows it (advice, a safety check) could not go.
+OPEN_CHAT = "I have a private message for you: open a chat with @{bot} and press Start."
 
 GROUP_TYPES = frozenset({constants.ChatType.GROUP, constants.ChatType.SUPERGROUP})
+ADMIN_STATUSES = frozenset(
+    {constants.ChatMemberStatus.ADMINISTRATOR, constants.ChatMemberStatus.OWNER}
+)
+GONE_STATUSES = frozenset({constants.ChatMemberStatus.LEFT, constants.ChatMemberStatus.BANNED})
+# The action kind of a tap on a club post (bot.handlers.clubs.ACTIONS): answered by alert.
+CLUB_TAP = "k"
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +169,29 @@ class ChatPacer:
                 del self._locks[chat_id], self._ready_at[chat_id]
 
 
+class AdminCache:
+    """Telegram's answer to "is this person an admin of this group?", kept briefly."""
+
+    def __init__(self, ttl_s: float = ADMIN_CACHE_S, size: int = ADMIN_CACHE_SIZE) -> None:
+        self.ttl_s = ttl_s
+        self.size = size
+        self._seen: OrderedDict[tuple[int, int], tuple[float, bool]] = OrderedDict()
+
+    def get(self, chat_id: int, user_id: int, now: float) -> bool | None:
+        """The remembered answer, or None when there is none or it is too old."""
+        seen = self._seen.get((chat_id, user_id))
+        if seen is None or seen[0] <= now:
+            return None
+        return seen[1]
+
+    def put(self, chat_id: int, user_id: int, admin: bool, now: float) -> None:
+        """Remember an answer; the oldest go first when full."""
+        self._seen.pop((chat_id, user_id), None)
+        self._seen[(chat_id, user_id)] = (now + self.ttl_s, admin)
+        while len(self._seen) > self.size:
+            self._seen.popitem(last=False)
+
+
 def escape(text: str) -> str:
     """The one place text is escaped for Telegram's HTML parse mode."""
     return html.escape(text, quote=False)
@@ -188,6 +235,47 @@ def chat_kind(chat: Chat) -> ChatKind | None:
     return None
 
 
+def shorten(text: str, limit: int) -> str:
+    """Text within `limit` characters, cut at a word with an ellipsis when it must be."""
+    if len(text) <= limit:
+        return text
+    cut = text[: max(limit - 1, 0)]
+    if " " in cut:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip() + "…"
+
+
+def alert_text(acknowledgement: str, notice: str = "") -> str:
+    """One callback alert: the acknowledgement, then a notice, within Telegram's limit.
+
+    The notice is what the person must do next, so it is kept whole and the acknowledgement
+    gives way (its first sentence, the recorded score, comes first and survives a cut).
+    """
+    if not notice or not acknowledgement:
+        return shorten(acknowledgement or notice, MAX_CALLBACK_ANSWER)
+    room = MAX_CALLBACK_ANSWER - len(notice) - 2
+    if room < len("Recorded 10/10 for today."):
+        return shorten(notice, MAX_CALLBACK_ANSWER)
+    return f"{shorten(acknowledgement, room)}\n\n{notice}"
+
+
+def in_alert(reply: Reply) -> bool:
+    """Whether a reply to a club tap can be said in a callback alert (text only, no new chat)."""
+    return (
+        reply.to is None
+        and not reply.buttons
+        and reply.image is None
+        and reply.document is None
+        and bool(reply.text.strip())
+    )
+
+
+def is_club_tap(payload: str | None) -> bool:
+    """Whether a tap is on a club post."""
+    action = decode(payload)
+    return action is not None and action.kind == CLUB_TAP
+
+
 def file_url(api_url: str) -> str:
     """The file download base that goes with a Bot API base URL (…/bot -> …/file/bot)."""
     base, sep, _ = api_url.rstrip("/").rpartition("/bot")
@@ -221,6 +309,8 @@ class TelegramAdapter:
         self.app = app
         self.limits = limits or Limits()
         self.pacer = ChatPacer(self.limits.chat_interval_s)
+        self.admins = AdminCache()
+        self._background: set[asyncio.Task[None]] = set()
         self._token = settings.telegram_token.get_secret_value()
         self.application: Application[Any, Any, Any, Any, Any, Any] = build_application(
             self._token,
@@ -232,6 +322,10 @@ class TelegramAdapter:
             MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT, self._on_message)
         )
         self.application.add_handler(CallbackQueryHandler(self._on_tap))
+        self.application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self._on_migrate))
+        self.application.add_handler(
+            ChatMemberHandler(self._on_membership, ChatMemberHandler.MY_CHAT_MEMBER)
+        )
         self.application.add_error_handler(self._on_error)
 
     # ---- lifecycle --------------------------------------------------------------------
@@ -277,6 +371,8 @@ class TelegramAdapter:
             await updater.stop()
         if self.application.running:
             await self.application.stop()
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
         await self.application.shutdown()
 
     async def _publish_commands(self) -> None:
@@ -293,13 +389,30 @@ class TelegramAdapter:
 
     async def _on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message, user = update.message, update.effective_user
-        if message is None or user is None or user.is_bot or message.text is None:
+        if message is None or user is None or message.text is None:
             return
         kind = chat_kind(message.chat)
-        if kind is None or self._for_another_bot(message.text):
+        # An admin posting anonymously writes as the group itself (the user is a stand-in bot).
+        anonymous_admin = (
+            kind is ChatKind.GROUP
+            and message.sender_chat is not None
+            and message.sender_chat.id == message.chat.id
+        )
+        if kind is None or (user.is_bot and not anonymous_admin):
             return
+        if self._for_another_bot(message.text):
+            return
+        admin = False
+        if kind is ChatKind.GROUP and message.text.startswith("/"):
+            admin = anonymous_admin or await self._is_admin(message.chat.id, user.id)
         inc = Incoming(
-            PLATFORM, str(user.id), str(message.chat.id), text=message.text, chat_kind=kind
+            PLATFORM,
+            str(user.id),
+            str(message.chat.id),
+            text=message.text,
+            chat_kind=kind,
+            is_admin=admin,
+            display_name=None if anonymous_admin else user.first_name,
         )
         replies = await self.app.engine.handle(inc)
         if not await self._deliver(inc, replies):
@@ -321,7 +434,12 @@ class TelegramAdapter:
             await self._answer(query.id, NOT_YOURS, alert=True)
             return
         inc = Incoming(
-            PLATFORM, str(user.id), str(chat.id), action=query.data or "", chat_kind=kind
+            PLATFORM,
+            str(user.id),
+            str(chat.id),
+            action=query.data or "",
+            chat_kind=kind,
+            display_name=user.first_name,
         )
         if kind is ChatKind.PRIVATE:
             # Stop the phone's spinner at once, while the engine works.
@@ -348,12 +466,87 @@ class TelegramAdapter:
             return
         # In a group the keyboard stays for everyone else; personal replies go by DM.
         replies = await self.app.engine.handle(inc)
+        if is_club_tap(query.data):
+            await self._answer_club_tap(inc, query.id, replies)
+            return
         reached = await self._deliver(inc, replies)
         sent_dm = any(self._destination(inc, r) != chat.id for r in replies)
         if not reached:
             await self._answer(query.id, DM_ME, alert=True)
         else:
             await self._answer(query.id, SENT_PRIVATELY if sent_dm else None)
+
+    async def _answer_club_tap(self, inc: Incoming, query_id: str, replies: list[Reply]) -> None:
+        """A tap on a club post: the acknowledgement is an alert only the tapper sees.
+
+        What cannot be an alert (the consent step with its buttons, advice and the safety
+        check, which the core addresses to the DM) goes by DM; when the DM is closed, the
+        alert says how to open it. Nothing about the tap is ever posted in the group.
+        """
+        said = [r for r in replies if in_alert(r)]
+        direct = [r for r in replies if not in_alert(r)]
+        reached = await self._deliver(inc, direct)
+        acknowledgement = "\n".join(r.text for r in said)
+        if not reached:
+            notice = (OPEN_CHAT if acknowledgement else OPEN_CHAT_FIRST).format(bot=self._username)
+        else:
+            notice = SENT_PRIVATELY if direct else ""
+        await self._answer(query_id, alert_text(acknowledgement, notice), alert=True)
+
+    async def _is_admin(self, chat_id: int, user_id: int) -> bool:
+        """Whether Telegram says this person administers the group (owner or admin)."""
+        now = asyncio.get_running_loop().time()
+        known = self.admins.get(chat_id, user_id, now)
+        if known is not None:
+            return known
+        try:
+            member = await self._call(
+                lambda: self.application.bot.get_chat_member(chat_id, user_id)
+            )
+        except TelegramError as exc:
+            # Unknown means no: settings stay as they are, the person hears "only admins".
+            log.warning("telegram: could not check a group admin: %s", reason(exc))
+            return False
+        admin = member.status in ADMIN_STATUSES
+        self.admins.put(chat_id, user_id, admin, now)
+        return admin
+
+    async def _on_migrate(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A group became a supergroup with a new id: its club follows (both notices work)."""
+        message = update.message
+        if message is None:
+            return
+        if message.migrate_to_chat_id is not None:
+            await self._follow_migration(message.chat.id, message.migrate_to_chat_id)
+        elif message.migrate_from_chat_id is not None:
+            await self._follow_migration(message.migrate_from_chat_id, message.chat.id)
+
+    async def _on_membership(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """The bot's own standing changed: removed from a group, that group's club stops.
+
+        A person blocking the bot arrives here too ("kicked" in their private chat); the core
+        has no entry point for it, and the next reminder finds them unreachable anyway.
+        """
+        change = update.my_chat_member
+        if change is None or chat_kind(change.chat) is not ChatKind.GROUP:
+            return
+        if change.new_chat_member.status not in GONE_STATUSES:
+            return  # added back: the club stays off until an admin sends /club on
+        if await bot_removed(self.app.sessions, PLATFORM, str(change.chat.id)):
+            log.info("telegram: removed from a group; its club check-ins stop")
+
+    async def _follow_migration(self, old_chat: int, new_chat: int) -> None:
+        if await chat_migrated(self.app.sessions, PLATFORM, str(old_chat), str(new_chat)):
+            log.info("telegram: a group moved to a new id; its club follows")
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    @property
+    def _username(self) -> str:
+        return self.application.bot.username or "the bot"
 
     def _for_another_bot(self, text: str) -> bool:
         # "/start@OtherBot" in a group is addressed to another bot.
@@ -384,7 +577,7 @@ class TelegramAdapter:
         for reply in replies:
             destination = self._destination(inc, reply)
             try:
-                await self._render(destination, reply)
+                await self._render_following(destination, reply)
             except (Forbidden, BadRequest) as exc:
                 if destination != int(inc.chat_id) and reply.private:
                     # Never fall back to the group: the reply may hold health data.
@@ -408,6 +601,24 @@ class TelegramAdapter:
             )
         except TelegramError as exc:
             log.warning("telegram: a notice was not delivered: %s", reason(exc))
+
+    async def _render_following(
+        self, chat_id: int, reply: Reply, *, record_now: bool = True
+    ) -> None:
+        """_render, following a group that has become a supergroup to its new id.
+
+        With `record_now` False the club's move is recorded once the caller is done: the
+        scheduler holds the club's row while it sends, and waiting for it here would deadlock.
+        """
+        try:
+            await self._render(chat_id, reply)
+        except ChatMigrated as exc:
+            follow = self._follow_migration(chat_id, exc.new_chat_id)
+            if record_now:
+                await follow
+            else:
+                self._in_background(follow)
+            await self._render(exc.new_chat_id, reply)
 
     async def _render(self, chat_id: int, reply: Reply) -> None:
         """One Reply as Telegram messages: attachment (text as caption when it fits), text parts."""
@@ -522,15 +733,17 @@ class TelegramAdapter:
                 await asyncio.sleep(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)])
         raise AssertionError("unreachable")
 
-    # ---- Sender: reminders ------------------------------------------------------------
+    # ---- Sender: reminders and club posts ---------------------------------------------
 
     async def send(self, address: Address, reply: Reply) -> None:
-        """Deliver a reminder; raise Unreachable, RetryLater or TransientError on failure."""
+        """Deliver a reminder or club post; raise Unreachable, RetryLater or TransientError.
+
+        A club post to a group goes through AIORateLimiter's group limit (20 a minute: every
+        negative chat id counts as a group) as well as the one-a-second pacing.
+        """
         try:
-            await self._render(int(address.chat_id), reply)
+            await self._render_following(int(address.chat_id), reply, record_now=False)
         except Forbidden as exc:
-            raise Unreachable(reason(exc)) from None
-        except ChatMigrated as exc:
             raise Unreachable(reason(exc)) from None
         except RetryAfter as exc:
             raise RetryLater(retry_seconds(exc)) from None
