@@ -396,8 +396,9 @@ async def test_a_deleted_channel_stops_only_its_own_club(
     await post(app, fake, bot)  # #general still gets its post
 
 
-async def test_a_guild_that_removed_the_bot_while_it_was_offline_is_found_by_the_post(
-    app: App, fake: DiscordFake
+@pytest.mark.parametrize(("gone", "status"), [("bot removed", 403), ("channel deleted", 404)])
+async def test_a_club_gone_while_the_bot_was_offline_is_stopped_by_its_next_post(
+    app: App, fake: DiscordFake, gone: str, status: int
 ) -> None:
     first = DiscordAdapter(app, guild_ready_timeout=GUILD_READY_TIMEOUT)
     await first.start()
@@ -405,12 +406,16 @@ async def test_a_guild_that_removed_the_bot_while_it_was_offline_is_found_by_the
         await club_on(app, fake, first)
     finally:
         await first.stop()
-    await fake.remove_bot(CLUB)  # nobody connected: no GUILD_DELETE reaches us
+    # Nobody connected: the GUILD_DELETE / CHANNEL_DELETE never reaches us.
+    if gone == "bot removed":
+        await fake.remove_bot(CLUB)
+    else:
+        await fake.delete_channel(GENERAL)
 
     second = DiscordAdapter(app, guild_ready_timeout=GUILD_READY_TIMEOUT)
     await second.start()
     try:
-        assert second.client is not None and second.client.get_guild(CLUB) is None
+        assert second.client is not None and second.client.get_channel(GENERAL) is None
         club = await club_of(app)
         assert club.enabled and club.next_post_at is not None
         posted = await post_due_clubs(app, {"discord": second}, now=club.next_post_at)
@@ -419,4 +424,4 @@ async def test_a_guild_that_removed_the_bot_while_it_was_offline_is_found_by_the
     assert posted == 0
     club = await club_of(app)
     assert not club.enabled and club.next_post_at is None  # Unreachable: deactivated
-    assert fake.requests_to("POST /channels/{channel_id}/messages")[-1].status == 403
+    assert fake.requests_to("POST /channels/{channel_id}/messages")[-1].status == status
