@@ -20,7 +20,7 @@ import html
 import logging
 import warnings
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -539,8 +539,16 @@ class TelegramAdapter:
         if await chat_migrated(self.app.sessions, PLATFORM, str(old_chat), str(new_chat)):
             log.info("telegram: a group moved to a new id; its club follows")
 
-    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(work)
+    def _follow_later(self, old_chat: int, new_chat: int) -> None:
+        """Record a group's new id once the caller is done (see _render_following)."""
+
+        async def follow() -> None:
+            try:
+                await self._follow_migration(old_chat, new_chat)
+            except Exception as exc:  # the next post meets ChatMigrated and tries again
+                log.error("telegram: could not record a group's new id: %s", type(exc).__name__)
+
+        task = asyncio.create_task(follow())
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
@@ -613,11 +621,10 @@ class TelegramAdapter:
         try:
             await self._render(chat_id, reply)
         except ChatMigrated as exc:
-            follow = self._follow_migration(chat_id, exc.new_chat_id)
             if record_now:
-                await follow
+                await self._follow_migration(chat_id, exc.new_chat_id)
             else:
-                self._in_background(follow)
+                self._follow_later(chat_id, exc.new_chat_id)
             await self._render(exc.new_chat_id, reply)
 
     async def _render(self, chat_id: int, reply: Reply) -> None:

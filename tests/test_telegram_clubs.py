@@ -309,7 +309,6 @@ async def test_a_migrated_group_keeps_its_club_and_the_next_post_goes_there(
     assert fake.messages(old) == [confirmation]
 
 
-@sqlite_only
 async def test_a_post_to_a_group_that_moved_unseen_follows_it(
     app: App, fake: TelegramFake, tg: TelegramAdapter
 ) -> None:
