@@ -29,6 +29,7 @@ from bot.events import Address, Reply
 from bot.store.models import Person
 from scheduler import plan, timing
 from scheduler.dispatch import Dispatcher, PassStats
+from scheduler.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +54,16 @@ class Console(Protocol):
 class Runtime:
     """The running scheduler; `stop()` finishes the pass in flight and shuts it down."""
 
-    def __init__(self, dispatcher: Dispatcher, poll_seconds: float = POLL_SECONDS) -> None:
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        poll_seconds: float = POLL_SECONDS,
+        jobs: Iterable[Callable[[], Awaitable[int]]] = (),
+    ) -> None:
         self.dispatcher = dispatcher
         self.poll_seconds = poll_seconds
+        # Other due work run on every tick after the reminders (the daily club posts).
+        self.jobs = tuple(jobs)
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.passes = 0
         self._running: asyncio.Task[None] | None = None
@@ -80,6 +88,8 @@ class Runtime:
             self.passes += 1
             if stats.claimed:
                 log.info("reminders: %s", stats)
+            for job in self.jobs:
+                await job()
             await self._wake_at_next_due()
         except Exception as exc:
             # The database may be briefly away; the next poll tries again.
@@ -114,8 +124,17 @@ async def start_scheduler(
     poll_seconds: float = POLL_SECONDS,
     user_ids: Iterable[str] | None = None,
 ) -> Runtime:
-    """Start dispatching reminders through `senders` (by platform name) in this process."""
-    runtime = Runtime(Dispatcher(app.engine, senders, user_ids=user_ids), poll_seconds)
+    """Start dispatching reminders and club posts through `senders` (by platform name)."""
+    from scheduler.club_posts import post_due_clubs
+
+    limiters: dict[str, RateLimiter | None] = {}
+
+    async def club_posts() -> int:
+        return await post_due_clubs(app, senders, limiters=limiters)
+
+    runtime = Runtime(
+        Dispatcher(app.engine, senders, user_ids=user_ids), poll_seconds, jobs=(club_posts,)
+    )
     await runtime.start()
     return runtime
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -236,3 +237,24 @@ async def test_personal_commands_in_a_group_stay_private(app: App) -> None:
     for text in ("/history", "/checkin 4", "/export"):
         replies = await in_group(app, "ann", text)
         assert replies and all(r.private for r in replies), text
+
+
+async def test_the_running_scheduler_posts_the_club_check_in(app: App) -> None:
+    from scheduler.runtime import start_scheduler
+
+    await in_group(app, "ada", "/club on 07:30", admin=True)
+    c = await club(app)
+    clock = app.clock
+    assert isinstance(clock, ManualClock) and c.next_post_at is not None
+    clock.set(c.next_post_at)
+    out = Recorder()
+    runtime = await start_scheduler(app, {"telegram": out}, poll_seconds=0.05)
+    try:
+        for _ in range(200):
+            if out.sent:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await runtime.stop()
+    assert [a for a, _ in out.sent] == [Address("telegram", GROUP)]
+    assert "Tap a score" in out.sent[0][1].text
