@@ -111,6 +111,8 @@ NOT_YOURS = "This button isn't for you."
 OPEN_CHAT_FIRST = "Open a chat with @{bot} and press Start, then tap again."
 # A club tap that was recorded, but what follows it (advice, a safety check) could not go.
 OPEN_CHAT = "I have a private message for you: open a chat with @{bot} and press Start."
+MORE_IN_CHAT = "More in a chat with @{bot}."
+GET_HELP_TIERS = frozenset({"urgent", "emergency"})
 
 GROUP_TYPES = frozenset({constants.ChatType.GROUP, constants.ChatType.SUPERGROUP})
 ADMIN_STATUSES = frozenset(
@@ -488,6 +490,13 @@ class TelegramAdapter:
         reached = await self._deliver(inc, direct)
         acknowledgement = "\n".join(r.text for r in said)
         if not reached:
+            urgent = next((r for r in direct if r.meta.get("tier") in GET_HELP_TIERS), None)
+            if urgent is not None:
+                # Advice that cannot wait for a DM goes in the alert, which only they see.
+                first = urgent.text.split("\n\n", 1)[0]
+                notice = MORE_IN_CHAT.format(bot=self._username)
+                await self._answer(query_id, alert_text(first, notice), alert=True)
+                return
             notice = (OPEN_CHAT if acknowledgement else OPEN_CHAT_FIRST).format(bot=self._username)
         else:
             notice = SENT_PRIVATELY if direct else ""

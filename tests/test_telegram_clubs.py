@@ -279,6 +279,16 @@ async def test_a_worsening_member_gets_advice_by_dm_and_the_group_sees_nothing_o
     assert not any("Ease off" in text or "safety check" in text for text in shown)
     assert no_score_of(shown, 2, 6)
 
+    # Bob, still unreachable by DM, scores 8 two days running: advice that cannot wait
+    # comes in his alert itself (only he sees it), not as "open a chat".
+    for _ in range(2):
+        post = await post_due(app, tg, group)
+        answer = await group.tap(bob.user, post, "8")
+    assert answer.show_alert and answer.text is not None
+    assert answer.text.startswith("See a doctor today. Get a same-day appointment")
+    assert len(answer.text) <= MAX_CALLBACK_ANSWER
+    assert not any("doctor" in text for text in group.shown())
+
 
 def test_an_alert_keeps_the_notice_whole_and_fits_telegrams_limit() -> None:
     ack = "Recorded 6/10 for today. " + "Building your baseline, " * 10 + "Only you can see this."
