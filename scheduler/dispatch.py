@@ -17,8 +17,10 @@ Protocol (claim with a lease):
 Crash-safety contract: a worker killed at any point loses no reminder. Rows it had claimed
 keep ``next_send_at`` until step 3 commits, so once their lease expires anyone claims them
 again and sends them. Duplicates are bounded by the messages in flight at the kill: those
-sent but not yet recorded, at most ``flush_every`` (plus ``concurrency`` sends under way) per
-killed worker. A worker that merely runs slow stops sending before its lease runs out and
+sent but not yet recorded. Sending goes on while a batch of outcomes commits, so that is at
+most ``2 * flush_every + concurrency`` per killed worker: the batch being committed, the next
+one filling up, and the sends under way (216 with the defaults; ``benchmarks.crash`` measures
+it). A worker that merely runs slow stops sending before its lease runs out and
 releases the rest; if its lease expired anyway, its late record is refused by the token check
 (the schedule) and by the unique key (the ledger), so the slot is still recorded once.
 
