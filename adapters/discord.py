@@ -223,19 +223,20 @@ def command_text(spec: CommandSpec, values: dict[str, Any]) -> str:
 # ---------------------------------------------------------------------------- the adapter
 
 
-class _Client(discord.Client):
-    """discord.Client with a command tree, handing every event to the adapter."""
+class _Handlers:
+    """Event handlers and the command tree, shared by the plain and the sharded client."""
 
-    def __init__(self, adapter: DiscordAdapter, guild_ready_timeout: float) -> None:
+    def __init__(self, adapter: DiscordAdapter, guild_ready_timeout: float, **shards: Any) -> None:
         # We never join voice: without this, every start warns about missing voice libraries.
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
-        super().__init__(
+        super().__init__(  # type: ignore[call-arg]
             intents=intents(),
             guild_ready_timeout=guild_ready_timeout,
             max_ratelimit_timeout=MAX_RATELIMIT_WAIT,
+            **shards,
         )
         self.adapter = adapter
-        self.tree = app_commands.CommandTree(self)
+        self.tree = app_commands.CommandTree(self)  # type: ignore[arg-type]
         self.tree.error(adapter._on_tree_error)
 
     async def on_message(self, message: discord.Message) -> None:
@@ -251,6 +252,14 @@ class _Client(discord.Client):
         await self.adapter._stop_clubs([channel.id])
 
 
+class _Client(_Handlers, discord.Client):
+    """One gateway connection (small bots)."""
+
+
+class _ShardedClient(_Handlers, discord.AutoShardedClient):
+    """Several shards in this process (DISCORD_SHARD_COUNT / DISCORD_SHARD_IDS)."""
+
+
 class DiscordAdapter:
     """The Discord platform edge: receives into the engine, renders replies, sends reminders."""
 
@@ -259,7 +268,7 @@ class DiscordAdapter:
     def __init__(self, app: App, *, guild_ready_timeout: float = GUILD_READY_TIMEOUT) -> None:
         self.app = app
         self.guild_ready_timeout = guild_ready_timeout
-        self.client: _Client | None = None
+        self.client: _Client | _ShardedClient | None = None
         self._task: asyncio.Task[None] | None = None
         self._inflight: set[asyncio.Task[Any]] = set()
         self._saved_urls: tuple[str, yarl.URL] | None = None
@@ -273,7 +282,7 @@ class DiscordAdapter:
         if token is None:
             raise RuntimeError("DISCORD_TOKEN is not set")
         self._point_at_settings()
-        client = self.client = _Client(self, self.guild_ready_timeout)
+        client = self.client = self._make_client()
         for spec in public_commands():
             client.tree.add_command(self._slash_command(spec))
         try:
@@ -293,6 +302,18 @@ class DiscordAdapter:
         except BaseException:
             await self.stop()
             raise
+
+    def _make_client(self) -> _Client | _ShardedClient:
+        settings = self.app.settings
+        ids = settings.shard_ids()
+        if settings.discord_shard_count is None and ids is None:
+            return _Client(self, self.guild_ready_timeout)
+        return _ShardedClient(
+            self,
+            self.guild_ready_timeout,
+            shard_count=settings.discord_shard_count,
+            shard_ids=ids,
+        )
 
     async def stop(self) -> None:
         """Let events in flight finish, then close the gateway and HTTP session."""

@@ -69,6 +69,22 @@ class Settings(BaseSettings):
     discord_gateway_url: str | None = Field(
         default=None, validation_alias=AliasChoices("DISCORD_GATEWAY_URL", "discord_gateway_url")
     )
+    # Sharding: a count alone runs every shard in this process (AutoShardedClient); with ids
+    # ("0,1") this process runs only those, so shards can be spread over several processes.
+    discord_shard_count: int | None = Field(
+        default=None,
+        ge=1,
+        validation_alias=AliasChoices("DISCORD_SHARD_COUNT", "discord_shard_count"),
+    )
+    discord_shard_ids: str | None = Field(
+        default=None, validation_alias=AliasChoices("DISCORD_SHARD_IDS", "discord_shard_ids")
+    )
+
+    def shard_ids(self) -> list[int] | None:
+        """DISCORD_SHARD_IDS as integers (None when unset)."""
+        if not self.discord_shard_ids:
+            return None
+        return [int(x) for x in self.discord_shard_ids.replace(" ", "").split(",") if x]
 
     @field_validator("database_url")
     @classmethod

@@ -1303,6 +1303,11 @@ class DiscordFake:
         self._notify()
         return msg
 
+    @property
+    def identified_shards(self) -> list[tuple[int, int]]:
+        """(shard id, shard count) of every live session that identified as a shard."""
+        return sorted(tuple(s.shard) for s in self._live_sessions() if s.shard)  # type: ignore[misc]
+
     def _live_sessions(self) -> list[_Session]:
         return [s for s in self._sessions.values() if s.alive]
 
