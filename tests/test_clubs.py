@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -258,3 +259,30 @@ async def test_the_running_scheduler_posts_the_club_check_in(app: App) -> None:
         await runtime.stop()
     assert [a for a, _ in out.sent] == [Address("telegram", GROUP)]
     assert "Tap a score" in out.sent[0][1].text
+
+
+async def test_a_month_of_daily_club_check_ins(app: App) -> None:
+    await in_group(app, "ada", "/club timezone Berlin", admin=True)
+    await in_group(app, "ada", "/club on 07:30", admin=True)
+    clock = app.clock
+    assert isinstance(clock, ManualClock)
+    posts: list[Reply] = []
+    for day in range(30):
+        reply = await post(app)  # exactly one post, to the group, at the club's local time
+        posts.append(reply)
+        for user, base in (("ann", 2), ("bob", 4), ("cy", 5)):
+            answers = await tap(app, user, reply, (base + day) % 4 + base // 2)
+            assert answers and all(r.private for r in answers)
+        clock.advance(timedelta(hours=2))
+    async with app.sessions() as s:
+        ledger = list(await s.scalars(select(ClubPost).order_by(ClubPost.day)))
+    assert len(ledger) == 30
+    assert [(b.day - a.day).days for a, b in itertools.pairwise(ledger)] == [1] * 29
+    summary = (await in_group(app, "bob", "/club summary"))[0]
+    assert not summary.private and "3 members checked in this week" in summary.text
+    assert all("Yesterday 3 checked in" in p.text for p in posts[1:])
+    for text in [p.text for p in posts] + [summary.text]:
+        # group-visible text carries counts and averages of 3+, never one person's score
+        assert "Recorded" not in text
+        scored = [line for line in text.splitlines() if "/10" in line]
+        assert all(line.startswith("Average pain on days with 3+") for line in scored), text
