@@ -180,7 +180,15 @@ class Engine:
     async def _command(self, ctx: Ctx, command: Command) -> list[Reply]:
         spec = BY_NAME.get(command.name)
         handler = self.commands.get(command.name)
-        if spec is None or handler is None or (spec.console_only and ctx.inc.platform != "console"):
+        if spec is not None and spec.console_only:
+            # Reaching the engine means the console did not take it: no simulated clock.
+            return [
+                Reply(
+                    f"/{command.name} works in the console started with --clock, e.g. "
+                    "si-checkin console --clock 2026-03-28T06:00+01:00."
+                )
+            ]
+        if spec is None or handler is None:
             return [Reply(f"I don't know /{command.name}. Send /help to see what I can do.")]
         if ctx.inc.chat_kind is ChatKind.GROUP and not spec.group_ok:
             return [Reply(GROUP_ONLY_PRIVATE, private=True)]

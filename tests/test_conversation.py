@@ -288,3 +288,9 @@ async def test_a_note_is_capped_and_shown_in_history_and_export(app: App) -> Non
     rows = list(csv.reader(io.StringIO(Path(path).read_text(encoding="utf-8"))))
     daily = [r for r in rows if r[:3] == ["checkin", "2026-03-02", "daily"]]
     assert daily and daily[0][4] == stored
+
+
+async def test_advance_without_a_simulated_clock_says_what_it_needs(app: App) -> None:
+    reply = await Chat(app, "ann").say("/advance 1d")
+    assert "works in the console started with --clock" in reply
+    assert len(reply.strip().splitlines()) == 1
