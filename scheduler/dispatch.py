@@ -250,15 +250,7 @@ class Dispatcher:
         batch = _Batch(token, now, lease_until)
         for row in rows:
             person = people[row.person_id]
-            c = plan.controls(
-                person.tz,
-                person.quiet_start,
-                person.quiet_end,
-                person.paused_until,
-                person.stopped,
-                person.reachable,
-            )
-            batch.items.append(_item(row, person, c, now))
+            batch.items.append(_item(row, person, plan.controls_of(person), now))
         return batch
 
     # -- process ----------------------------------------------------------------------------

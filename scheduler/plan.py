@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta, tzinfo
 from functools import lru_cache
+from typing import Any
 
 from bot import parsing
 from scheduler import timing
@@ -71,6 +72,18 @@ def controls(
     """Controls from a person's columns."""
     quiet = (quiet_start, quiet_end) if quiet_start is not None and quiet_end is not None else None
     return Controls(tz, quiet, paused_until, bool(stopped), bool(reachable))
+
+
+def controls_of(person: Any) -> Controls:
+    """Controls from anything with a person's columns (an ORM Person or a Core row)."""
+    return controls(
+        person.tz,
+        person.quiet_start,
+        person.quiet_end,
+        person.paused_until,
+        person.stopped,
+        person.reachable,
+    )
 
 
 @lru_cache(maxsize=65536)

@@ -39,18 +39,6 @@ QUIET_USAGE = "Use /quiet 22:00-07:00 to set quiet hours, or /quiet off."
 PAUSE_USAGE = "Use /pause 3 (days, 1-90) or /pause 2w; /resume starts reminders again."
 
 
-def person_controls(person: Person) -> plan.Controls:
-    """The scheduling controls from a person row."""
-    return plan.controls(
-        person.tz,
-        person.quiet_start,
-        person.quiet_end,
-        person.paused_until,
-        person.stopped,
-        person.reachable,
-    )
-
-
 def reschedule(reminder: Reminder, person: Person, now: datetime) -> None:
     """Recompute a row's next slot and send time from now, and revoke any claim on it."""
     due = plan.fresh(
@@ -58,7 +46,7 @@ def reschedule(reminder: Reminder, person: Person, now: datetime) -> None:
         reminder.weekdays_only,
         reminder.enabled,
         reminder.snoozed_until,
-        person_controls(person),
+        plan.controls_of(person),
         now,
     )
     reminder.next_slot = due.next_slot
@@ -267,7 +255,7 @@ async def on_snooze(ctx: Ctx, _: Action) -> list[Reply]:
     if ctx.person.stopped:
         return [Reply("Reminders are stopped; send /resume to turn them on.", private=True)]
     row = (await reminders(ctx))["core"]
-    c = person_controls(ctx.person)
+    c = plan.controls_of(ctx.person)
     when = plan.send_time(ctx.now + SNOOZE, c)
     if c.paused_until is not None and when < c.paused_until:
         return [Reply("Reminders are paused; send /resume to turn them on.", private=True)]
