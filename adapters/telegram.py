@@ -113,6 +113,7 @@ OPEN_CHAT_FIRST = "Open a chat with @{bot} and press Start, then tap again."
 OPEN_CHAT = "I have a private message for you: open a chat with @{bot} and press Start."
 MORE_IN_CHAT = "More in a chat with @{bot}."
 GET_HELP_TIERS = frozenset({"urgent", "emergency"})
+TIER_KEYS = frozenset({"improving", "modify", "professional", *GET_HELP_TIERS})
 
 GROUP_TYPES = frozenset({constants.ChatType.GROUP, constants.ChatType.SUPERGROUP})
 ADMIN_STATUSES = frozenset(
@@ -497,6 +498,11 @@ class TelegramAdapter:
                 notice = MORE_IN_CHAT.format(bot=self._username)
                 await self._answer(query_id, alert_text(first, notice), alert=True)
                 return
+            advice = next((r for r in direct if r.meta.get("tier") in TIER_KEYS), None)
+            if advice is not None and acknowledgement:
+                # Name the advice they could not receive, so it is not silently missed.
+                headline = advice.text.split(". ", 1)[0]
+                acknowledgement = f"{acknowledgement.splitlines()[0]} {headline}."
             notice = (OPEN_CHAT if acknowledgement else OPEN_CHAT_FIRST).format(bot=self._username)
         else:
             notice = SENT_PRIVATELY if direct else ""

@@ -261,6 +261,7 @@ async def test_a_worsening_member_gets_advice_by_dm_and_the_group_sees_nothing_o
     answer = await group.tap(bob.user, post, "6")
     assert answer.text is not None and answer.text.startswith("Recorded 6/10 for today")
     assert answer.text.endswith(OPEN_CHAT.format(bot=fake.bot.username))
+    assert "Ease off today." in answer.text  # the advice he could not receive is named
     assert len(answer.text) <= MAX_CALLBACK_ANSWER
     assert await scores(app, BOB) == {today(app) - timedelta(days=n): 2 for n in (1, 2, 3)} | {
         today(app): 6
