@@ -34,6 +34,7 @@ from scheduler.ratelimit import RateLimiter
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 5.0
+STOP_TIMEOUT_S = 30.0  # a pass in flight gets this long to record what it sent
 JOB_ID = "dispatch-reminders"
 ADVANCE_USAGE = "Use /advance DURATION, for example /advance 90m, /advance 1d or /advance 2w."
 
@@ -66,7 +67,9 @@ class Runtime:
         self.jobs = tuple(jobs)
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.passes = 0
-        self._running: asyncio.Task[None] | None = None
+        # Every tick in flight: stop() waits for all of them, not just the one it happens to see.
+        self._ticks: set[asyncio.Task[Any]] = set()
+        self._stopping = False
 
     async def start(self) -> None:
         """Start polling; the first pass (the catch-up) runs at once."""
@@ -82,20 +85,26 @@ class Runtime:
         self.scheduler.start()
 
     async def _tick(self) -> None:
-        self._running = asyncio.current_task()  # type: ignore[assignment]
+        if self._stopping:
+            return  # a tick the scheduler had queued before stop(): touch nothing
+        task = asyncio.current_task()
+        assert task is not None
+        self._ticks.add(task)
         try:
             stats = await self.dispatcher.run_once()
             self.passes += 1
             if stats.claimed:
                 log.info("reminders: %s", stats)
             for job in self.jobs:
+                if self._stopping:
+                    break
                 await job()
             await self._wake_at_next_due()
         except Exception as exc:
             # The database may be briefly away; the next poll tries again.
             log.error("reminder pass failed: %s", type(exc).__name__)
         finally:
-            self._running = None
+            self._ticks.discard(task)
 
     async def _wake_at_next_due(self) -> None:
         due = await self.dispatcher.next_due_at()
@@ -107,14 +116,14 @@ class Runtime:
             job.modify(next_run_time=due)
 
     async def stop(self) -> None:
-        """Stop claiming, let the pass in flight record what it sent, and shut down."""
+        """Stop claiming, let the passes in flight record what they sent, and shut down."""
+        self._stopping = True
         self.dispatcher.request_stop()
         with contextlib.suppress(Exception):
             self.scheduler.shutdown(wait=False)
-        running = self._running
-        if running is not None and not running.done():
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.shield(running), timeout=30)
+        pending = [t for t in self._ticks if not t.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=STOP_TIMEOUT_S)
 
 
 async def start_scheduler(
