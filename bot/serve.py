@@ -65,3 +65,6 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> int:
             with contextlib.suppress(Exception):
                 await adapter.stop()
         await app.close()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(sig)
