@@ -104,7 +104,6 @@ class Engine:
             self.hooks_new_person.extend(getattr(module, "ON_NEW_PERSON", ()))
             self.hooks_timezone.extend(getattr(module, "ON_TIMEZONE", ()))
             self.hooks_reachable.extend(getattr(module, "ON_REACHABLE", ()))
-        self._snooze: ActionHandler | None = None
 
     def consent_prompt(
         self, ctx: Ctx, pending: int | None, club_id: int | None = None
