@@ -46,9 +46,22 @@ from datetime import date, datetime, timedelta
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import (
+    DateTime,
+    Integer,
+    String,
+    and_,
+    any_,
+    bindparam,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import ColumnElement
 
 from bot.delivery import RetryLater, Sender, TransientError, Unreachable
 from bot.engine import Ctx, Engine
@@ -236,13 +249,10 @@ class Dispatcher:
         claim = update(R).values(claimed_by=token, claimed_until=lease_until).returning(*returning)
         async with self.engine.sessions() as s, s.begin():
             if _dialect(s) == "postgresql":
-                # Lock-and-skip first, then mark: rows another dispatcher holds are passed over.
-                ids = list(await s.scalars(pick.with_for_update(of=R, skip_locked=True)))
-                if not ids:
-                    return None
-                rows = (await s.execute(claim.where(R.c.id.in_(ids)))).all()
-            else:
-                rows = (await s.execute(claim.where(R.c.id.in_(pick.scalar_subquery())))).all()
+                # Lock-and-skip inside the claim: rows another dispatcher holds are passed over,
+                # and the pick, the mark and the read are one round trip.
+                pick = pick.with_for_update(of=R, skip_locked=True)
+            rows = (await s.execute(claim.where(R.c.id.in_(pick.scalar_subquery())))).all()
             if not rows:
                 return None
             rows.sort(key=lambda r: (r.next_send_at, r.id))
@@ -425,25 +435,29 @@ class Dispatcher:
                     }
                 )
         async with self.engine.sessions() as s, s.begin():
-            if ledger:
-                insert = sqlite.insert if _dialect(s) == "sqlite" else postgresql.insert
-                stmt = insert(D).on_conflict_do_nothing(index_elements=["reminder_id", "slot"])
-                await s.execute(stmt, ledger)
             mine = and_(R.c.id == bindparam("b_id"), R.c.claimed_by == bindparam("b_token"))
-            if advances:
-                await s.execute(
-                    update(R)
-                    .where(mine)
-                    .values(
-                        next_slot=bindparam("b_slot", type_=UTCDateTime()),
-                        next_send_at=bindparam("b_send", type_=UTCDateTime()),
-                        snoozed_until=bindparam("b_extra", type_=UTCDateTime()),
-                        sent_count=R.c.sent_count + bindparam("b_inc"),
-                        claimed_by=None,
-                        claimed_until=None,
-                    ),
-                    advances,
-                )
+            if _dialect(s) == "postgresql":
+                await _record_arrays(s, batch.token, ledger, advances)
+            else:
+                if ledger:
+                    stmt = sqlite.insert(D).on_conflict_do_nothing(
+                        index_elements=["reminder_id", "slot"]
+                    )
+                    await s.execute(stmt, ledger)
+                if advances:
+                    await s.execute(
+                        update(R)
+                        .where(mine)
+                        .values(
+                            next_slot=bindparam("b_slot", type_=UTCDateTime()),
+                            next_send_at=bindparam("b_send", type_=UTCDateTime()),
+                            snoozed_until=bindparam("b_extra", type_=UTCDateTime()),
+                            sent_count=R.c.sent_count + bindparam("b_inc"),
+                            claimed_by=None,
+                            claimed_until=None,
+                        ),
+                        advances,
+                    )
             if releases:
                 await s.execute(
                     update(R)
@@ -494,6 +508,82 @@ def _dialect(s: AsyncSession) -> str:
     return s.get_bind().dialect.name
 
 
+# PostgreSQL records a flush in two statements whatever its size: each column travels as one
+# array parameter and unnest() turns them back into rows. executemany would send a row at a
+# time and process every parameter in Python; an IN/VALUES list is compiled per size.
+_LEDGER_COLUMNS = ("reminder_id", "person_id", "slot", "kind", "sent_at")
+_LEDGER_ARRAYS = text(
+    """
+    INSERT INTO deliveries (reminder_id, person_id, slot, kind, sent_at)
+    SELECT * FROM unnest(:reminder_id, :person_id, :slot, :kind, :sent_at)
+    ON CONFLICT (reminder_id, slot) DO NOTHING
+    """
+).bindparams(
+    bindparam("reminder_id", type_=postgresql.ARRAY(Integer)),
+    bindparam("person_id", type_=postgresql.ARRAY(Integer)),
+    bindparam("slot", type_=postgresql.ARRAY(DateTime(timezone=True))),
+    bindparam("kind", type_=postgresql.ARRAY(String)),
+    bindparam("sent_at", type_=postgresql.ARRAY(DateTime(timezone=True))),
+)
+_ADVANCE_ARRAYS = text(
+    """
+    UPDATE reminders AS r
+    SET next_slot = v.slot, next_send_at = v.send, snoozed_until = v.extra,
+        sent_count = r.sent_count + v.inc, claimed_by = NULL, claimed_until = NULL
+    FROM unnest(:id, :slot, :send, :extra, :inc) AS v(id, slot, send, extra, inc)
+    WHERE r.id = v.id AND r.claimed_by = :token
+    """
+).bindparams(
+    bindparam("id", type_=postgresql.ARRAY(Integer)),
+    bindparam("slot", type_=postgresql.ARRAY(DateTime(timezone=True))),
+    bindparam("send", type_=postgresql.ARRAY(DateTime(timezone=True))),
+    bindparam("extra", type_=postgresql.ARRAY(DateTime(timezone=True))),
+    bindparam("inc", type_=postgresql.ARRAY(Integer)),
+    bindparam("token", type_=String),
+)
+
+
+async def _record_arrays(
+    s: AsyncSession, token: str, ledger: list[dict[str, Any]], advances: list[dict[str, Any]]
+) -> None:
+    """Insert the ledger rows and advance the rows still carrying `token` (PostgreSQL)."""
+    if ledger:
+        await s.execute(
+            _LEDGER_ARRAYS,
+            {name: [row[name] for row in ledger] for name in _LEDGER_COLUMNS},
+        )
+    if advances:
+        await s.execute(
+            _ADVANCE_ARRAYS,
+            {
+                "id": [a["b_id"] for a in advances],
+                "slot": [a["b_slot"] for a in advances],
+                "send": [a["b_send"] for a in advances],
+                "extra": [a["b_extra"] for a in advances],
+                "inc": [a["b_inc"] for a in advances],
+                "token": token,
+            },
+        )
+
+
+def _among(s: AsyncSession, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL ``= ANY(array)``: one parameter, not one per value.
+
+    A batch is hundreds of ids, and expanding an IN list costs the dispatcher more CPU per
+    statement than the database spends answering it.
+    """
+    if _dialect(s) != "postgresql":
+        return column.in_(values)
+    return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(_plain(column))))
+
+
+def _plain(column: Any) -> Any:
+    """The driver-level type of a column, for array parameters (no per-element processing)."""
+    if isinstance(column.type, UTCDateTime):
+        return DateTime(timezone=True)  # values are aware UTC datetimes already
+    return column.type
+
+
 def _item(row: Any, person: Any, c: plan.Controls, now: datetime) -> _Item:
     """Decide whether the regular slot or the one-off extra send is the one due now."""
     regular = plan.send_time(row.next_slot, c) if row.next_slot is not None else None
@@ -520,7 +610,7 @@ async def _people(s: AsyncSession, ids: set[int]) -> dict[int, Any]:
         P.c.quiet_start,
         P.c.quiet_end,
     )
-    rows = await s.execute(select(*cols).where(P.c.id.in_(sorted(ids))))
+    rows = await s.execute(select(*cols).where(_among(s, P.c.id, sorted(ids))))
     return {r.id: r for r in rows}
 
 
@@ -529,7 +619,9 @@ async def _recorded(s: AsyncSession, items: list[_Item]) -> set[tuple[int, datet
     ids = sorted({i.row.id for i in items})
     slots = sorted({i.slot for i in items})
     rows = await s.execute(
-        select(D.c.reminder_id, D.c.slot).where(D.c.reminder_id.in_(ids), D.c.slot.in_(slots))
+        select(D.c.reminder_id, D.c.slot).where(
+            _among(s, D.c.reminder_id, ids), _among(s, D.c.slot, slots)
+        )
     )
     return {(rid, slot) for rid, slot in rows}
 
@@ -556,7 +648,7 @@ class _Facts:
         if ids := by_kind.get("checkin"):
             rows = await s.execute(
                 select(Escalation.person_id, Escalation.day).where(
-                    Escalation.person_id.in_(sorted(ids)),
+                    _among(s, Escalation.person_id, sorted(ids)),
                     Escalation.day >= earliest - timedelta(days=1),
                     Escalation.tier.in_(sorted(FOLLOW_UP_TIERS)),
                 )
@@ -565,7 +657,7 @@ class _Facts:
         if ids := by_kind.get("nudge"):
             rows = await s.execute(
                 select(CheckIn.person_id, CheckIn.day).where(
-                    CheckIn.person_id.in_(sorted(ids)),
+                    _among(s, CheckIn.person_id, sorted(ids)),
                     CheckIn.day >= earliest,
                     CheckIn.kind == "daily",
                 )
@@ -574,7 +666,7 @@ class _Facts:
         if ids := by_kind.get("core", set()) | by_kind.get("snooze", set()):
             rows = await s.execute(
                 select(Activity.person_id, Activity.day).where(
-                    Activity.person_id.in_(sorted(ids)),
+                    _among(s, Activity.person_id, sorted(ids)),
                     Activity.day >= earliest,
                     Activity.kind.in_(CORE_DONE_KINDS),
                 )
