@@ -64,10 +64,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
 from bot.delivery import RetryLater, Sender, TransientError, Unreachable
-from bot.engine import Ctx, Engine
-from bot.events import Address, Incoming, Reply
+from bot.engine import Engine
+from bot.events import Address, Reply
 from bot.handlers import advice
 from bot.store.models import Activity, CheckIn, Delivery, Escalation, Person, Reminder, UTCDateTime
+from bot.trends import HistoryView
 from content import loader
 from scheduler import content, plan, timing
 from scheduler.ratelimit import RateLimiter, limiter_for
@@ -335,16 +336,10 @@ class Dispatcher:
             return content.posture(loader.posture_tip(self.engine.content, row.sent_count), meta)
         if (person.id, day) in facts.core_marked:
             return None  # done or skipped already today: no reminder about it
-        return content.core(await self._routine(s, person.id, item), item.extra, meta)
-
-    async def _routine(self, s: AsyncSession, person_id: int, item: _Item) -> str:
-        person = await s.get(Person, person_id)
-        assert person is not None
-        inc = Incoming(person.platform, person.user_id, person.chat_id)
-        ctx = Ctx(self.engine, s, inc, person, item.due_at)
-        tier = await advice.current_tier(ctx)
-        week = advice.strength_week(person.strength_started, ctx.today)
-        return loader.routine_for(self.engine.content, ctx.today, tier.key, week).text()
+        tier = advice.tier_of(facts.views[(person.id, day)], day)
+        week = advice.strength_week(person.strength_started, day)
+        routine = loader.routine_for(self.engine.content, day, tier.key, week).text()
+        return content.core(routine, item.extra, meta)
 
     async def _deliver(self, item: _Item, batch: _Batch) -> None:
         assert item.reply is not None
@@ -609,6 +604,7 @@ async def _people(s: AsyncSession, ids: set[int]) -> dict[int, Any]:
         P.c.paused_until,
         P.c.quiet_start,
         P.c.quiet_end,
+        P.c.strength_started,
     )
     rows = await s.execute(select(*cols).where(_among(s, P.c.id, sorted(ids))))
     return {r.id: r for r in rows}
@@ -633,6 +629,8 @@ class _Facts:
     eased: set[tuple[int, date]] = field(default_factory=set)  # ease-off announced that day
     scored: set[tuple[int, date]] = field(default_factory=set)  # a daily score that day
     core_marked: set[tuple[int, date]] = field(default_factory=set)  # core done/skipped
+    # The trend view for the core routine's tier, by (person, their date).
+    views: dict[tuple[int, date], HistoryView] = field(default_factory=dict)
 
     @classmethod
     async def load(cls, s: AsyncSession, items: list[_Item]) -> _Facts:
@@ -672,4 +670,27 @@ class _Facts:
                 )
             )
             facts.core_marked = {(p, d) for p, d in rows}
+            facts.views = await _views(s, items)
         return facts
+
+
+async def _views(s: AsyncSession, items: list[_Item]) -> dict[tuple[int, date], HistoryView]:
+    """The trend view of everyone with a core-work reminder in the batch, on their own date.
+
+    One read per distinct date a person has in the batch (almost always one in all).
+    """
+    rounds: list[dict[int, date]] = []
+    for item in items:
+        if item.kind not in ("core", "snooze"):
+            continue
+        pid, day = item.person.id, timing.local_date(item.due_at, plan.zone(item.c.tz))
+        target = next((r for r in rounds if r.get(pid, day) == day), None)
+        if target is None:
+            target = {}
+            rounds.append(target)
+        target[pid] = day
+    views: dict[tuple[int, date], HistoryView] = {}
+    for today_of in rounds:
+        for pid, view in (await advice.views_for(s, today_of)).items():
+            views[(pid, today_of[pid])] = view
+    return views

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import date, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import actions, formatting, trends
 from bot.actions import Action
@@ -30,23 +33,60 @@ async def history_view(ctx: Ctx, today: date) -> HistoryView:
     assert ctx.person is not None
     pid = ctx.person.id
     since = today - timedelta(days=LOOKBACK_DAYS)
+    scores = await repo.recent_checkins(ctx.session, pid, since, trends.BASELINE_WINDOW)
+    symptoms, announced = await repo.flags_since(ctx.session, pid, today - timedelta(days=1), since)
+    return build_view(scores, symptoms, announced)
+
+
+def build_view(
+    scores: Iterable[tuple[date, str, int]],
+    symptoms: Mapping[date, frozenset[str]],
+    announced: Iterable[tuple[date, str]],
+) -> HistoryView:
+    """The rules' view from stored rows: scores (day, kind, score), red flags, announcements."""
     daily: dict[date, int] = {}
     runs: list[RunScore] = []
-    for d, kind, score in await repo.recent_checkins(
-        ctx.session, pid, since, trends.BASELINE_WINDOW
-    ):
+    for d, kind, score in scores:
         if kind == repo.DAILY:
             daily[d] = score
         else:
             runs.append(RunScore(d, score, kind.removeprefix("run_")))  # type: ignore[arg-type]
-    runs.sort(key=lambda r: r.day)
-    symptoms, announced = await repo.flags_since(ctx.session, pid, today - timedelta(days=1), since)
+    runs.sort(key=lambda r: (r.day, r.phase))  # the same view whatever order rows came in
     return HistoryView(
         daily=daily,
         runs=runs,
         symptoms=symptoms,
         announcements=[Announcement(d, Tier[t.upper()]) for d, t in announced if t in TIER_KEYS],
     )
+
+
+async def views_for(s: AsyncSession, today_of: Mapping[int, date]) -> dict[int, HistoryView]:
+    """history_view for many people at once (reminders for a batch), in three reads.
+
+    `today_of` maps each person to their own local date; each view holds exactly what
+    history_view would read for that person on that date.
+    """
+    if not today_of:
+        return {}
+    ids = sorted(today_of)
+    earliest = min(today_of.values())
+    since = earliest - timedelta(days=LOOKBACK_DAYS)
+    scores = await repo.recent_checkins_of(s, ids, since, trends.BASELINE_WINDOW)
+    flags = await repo.flags_since_of(s, ids, earliest - timedelta(days=1), since)
+    views: dict[int, HistoryView] = {}
+    for pid, today in today_of.items():
+        own_since = today - timedelta(days=LOOKBACK_DAYS)
+        symptom_rows, announced = flags[pid]
+        symptoms: dict[date, set[str]] = {}
+        for d, code in symptom_rows:
+            if d >= today - timedelta(days=1):
+                symptoms.setdefault(d, set()).add(code)
+        views[pid] = build_view(
+            ((d, k, sc) for d, k, sc, first in scores[pid] if d >= own_since or first),
+            {d: frozenset(codes) for d, codes in symptoms.items()},
+            ((d, t) for d, t in announced if d >= own_since),
+        )
+    return views
 
 
 def previous_score(view: HistoryView, day: date, kind: str) -> int | None:
@@ -211,8 +251,11 @@ async def cmd_symptoms(ctx: Ctx, _: Command) -> list[Reply]:
 
 async def current_tier(ctx: Ctx) -> Tier:
     """Today's tier: today's assessment, or a tier announced in the last 3 days if higher."""
-    today = ctx.today
-    view = await history_view(ctx, today)
+    return tier_of(await history_view(ctx, ctx.today), ctx.today)
+
+
+def tier_of(view: HistoryView, today: date) -> Tier:
+    """current_tier from a view already read."""
     tier = trends.assess(view, today).tier
     recent = [a.tier for a in view.announcements if (today - a.day).days < trends.DEDUP_DAYS]
     # Improving is good news, not a constraint on training: it never lowers a routine.

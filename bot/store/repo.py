@@ -134,6 +134,81 @@ async def recent_checkins(
     return [(d, k, sc) for d, k, sc in rows]
 
 
+async def recent_checkins_of(
+    s: AsyncSession, person_ids: Sequence[int], since: date, first_days: int
+) -> dict[int, list[tuple[date, str, int, bool]]]:
+    """recent_checkins for many people in two reads: {person: [(day, kind, score, first)]}.
+
+    `first` marks one of the person's first `first_days` daily scores. Rows from `since` on
+    are all returned, so a caller whose people have different "today"s (time zones) passes
+    the earliest and trims per person.
+    """
+    out: dict[int, list[tuple[date, str, int, bool]]] = {pid: [] for pid in person_ids}
+    if not person_ids:
+        return out
+    ids = sorted(person_ids)
+    ranked = (
+        select(
+            CheckIn.person_id,
+            CheckIn.day,
+            CheckIn.score,
+            func.row_number().over(partition_by=CheckIn.person_id, order_by=CheckIn.day).label("n"),
+        )
+        .where(CheckIn.person_id.in_(ids), CheckIn.kind == DAILY)
+        .subquery()
+    )
+    firsts = await s.execute(
+        select(ranked.c.person_id, ranked.c.day, ranked.c.score).where(ranked.c.n <= first_days)
+    )
+    first_days_of: set[tuple[int, date]] = set()
+    for pid, d, score in firsts:
+        first_days_of.add((pid, d))
+        if d < since:
+            out[pid].append((d, DAILY, score, True))
+    recent = await s.execute(
+        select(CheckIn.person_id, CheckIn.day, CheckIn.kind, CheckIn.score).where(
+            CheckIn.person_id.in_(ids), CheckIn.day >= since
+        )
+    )
+    for pid, d, kind, score in recent:
+        out[pid].append((d, kind, score, kind == DAILY and (pid, d) in first_days_of))
+    return out
+
+
+async def flags_since_of(
+    s: AsyncSession, person_ids: Sequence[int], symptoms_since: date, escalations_since: date
+) -> dict[int, tuple[list[tuple[date, str]], list[tuple[date, str]]]]:
+    """flags_since for many people in one read: {person: ([(day, code)], [(day, tier)])}.
+
+    Both lists are in the order they were stored; like recent_checkins_of, callers trim
+    per person when their dates differ.
+    """
+    out: dict[int, tuple[list[tuple[date, str]], list[tuple[date, str]]]] = {
+        pid: ([], []) for pid in person_ids
+    }
+    if not person_ids:
+        return out
+    ids = sorted(person_ids)
+    symptoms = select(
+        literal("s").label("what"),
+        SymptomReport.person_id,
+        SymptomReport.day,
+        SymptomReport.code.label("value"),
+        SymptomReport.id,
+    ).where(SymptomReport.person_id.in_(ids), SymptomReport.day >= symptoms_since)
+    escalations = select(
+        literal("e").label("what"),
+        Escalation.person_id,
+        Escalation.day,
+        Escalation.tier.label("value"),
+        Escalation.id,
+    ).where(Escalation.person_id.in_(ids), Escalation.day >= escalations_since)
+    rows = sorted(await s.execute(union_all(symptoms, escalations)), key=lambda r: (r[2], r[4]))
+    for what, pid, d, value, _ in rows:
+        out[pid][0 if what == "s" else 1].append((d, value))
+    return out
+
+
 async def flags_since(
     s: AsyncSession, person_id: int, symptoms_since: date, escalations_since: date
 ) -> tuple[dict[date, frozenset[str]], list[tuple[date, str]]]:
