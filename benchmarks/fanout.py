@@ -1,8 +1,10 @@
 """Reminder fan-out benchmark: N people due in the same minute, the real dispatcher, a sink.
 
     python -m benchmarks.fanout --users 100000 [--workers 2] [--db URL] [--batch 500]
+                                [--kind checkin|core|posture] [--history-days 60]
 
-Seeds N people with a check-in reminder due at the same instant (bulk inserts), then runs
+Seeds N people with a reminder of one kind (a check-in by default) due at the same instant
+(bulk inserts), then runs
 the real Dispatcher against an in-process Sender that accepts everything instantly and
 counts sends per (reminder, slot). On PostgreSQL ``--workers K`` runs K separate processes
 sharing the database (SKIP LOCKED); on SQLite, K dispatcher tasks in one process (one
@@ -20,7 +22,7 @@ import resource
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import delete, func, insert, select, text
@@ -30,7 +32,7 @@ from bot.app import App, open_app
 from bot.clock import ManualClock
 from bot.events import Address, Reply
 from bot.settings import Settings
-from bot.store.models import Delivery, Person, Reminder
+from bot.store.models import CheckIn, Delivery, Person, Reminder
 from scheduler.dispatch import Dispatcher
 
 PLATFORM = "bench"  # limiter_for("bench") is None: we measure our own overhead, not pacing
@@ -52,8 +54,19 @@ class Sink:
         self.counts[(int(reply.meta["reminder_id"]), reply.meta["slot"])] += 1
 
 
-async def seed(app: App, users: int, due: datetime = DUE, platform: str = PLATFORM) -> None:
-    """Insert `users` people, each with a check-in reminder whose slot is `due` (bulk)."""
+async def seed(
+    app: App,
+    users: int,
+    due: datetime = DUE,
+    platform: str = PLATFORM,
+    kind: str = "checkin",
+    history_days: int = 0,
+) -> None:
+    """Insert `users` people, each with a reminder of `kind` whose slot is `due` (bulk).
+
+    With `history_days`, each also has a daily score on each of the days before `due`, so
+    a core-work reminder's trend read has real rows to read.
+    """
     people = Person.__table__
     reminders = Reminder.__table__
     async with app.sessions() as s, s.begin():
@@ -88,7 +101,7 @@ async def seed(app: App, users: int, due: datetime = DUE, platform: str = PLATFO
                 [
                     {
                         "person_id": pid,
-                        "kind": "checkin",
+                        "kind": kind,
                         "times": f"{due:%H:%M}",
                         "weekdays_only": False,
                         "enabled": True,
@@ -99,11 +112,28 @@ async def seed(app: App, users: int, due: datetime = DUE, platform: str = PLATFO
                     for pid in ids
                 ],
             )
+            if history_days:
+                await s.execute(
+                    insert(CheckIn.__table__),
+                    [
+                        {
+                            "person_id": pid,
+                            "day": due.date() - timedelta(days=back),
+                            "kind": "daily",
+                            "score": (pid + back) % 7,
+                            "source": "chat",
+                            "recorded_at": due - timedelta(days=back),
+                        }
+                        for pid in ids
+                        for back in range(1, history_days + 1)
+                    ],
+                )
     if make_url(str(app.db.url)).get_backend_name() == "postgresql":
         # A live database has planner statistics (autovacuum); a bulk load needs them now.
         async with app.db.connect() as conn:
             await conn.execute(text("ANALYZE people"))
             await conn.execute(text("ANALYZE reminders"))
+            await conn.execute(text("ANALYZE checkins"))
             await conn.commit()
 
 
@@ -162,7 +192,7 @@ async def _main(args: argparse.Namespace) -> dict[str, object]:
     engine_name = make_url(url).get_backend_name()
     app = await open_app(_settings(url), ManualClock(DUE))
     t0 = time.perf_counter()
-    await seed(app, args.users)
+    await seed(app, args.users, kind=args.kind, history_days=args.history_days)
     seeded = time.perf_counter() - t0
     want = await expected(app)
     await app.close()
@@ -220,6 +250,8 @@ async def _main(args: argparse.Namespace) -> dict[str, object]:
         "workers": args.workers,
         "mode": mode,
         "engine": engine_name,
+        "kind": args.kind,
+        "history_days": args.history_days,
         "batch": args.batch,
         "sent": sent,
         "duplicates": duplicates,
@@ -248,6 +280,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--db", help="database URL (default: a temporary SQLite file)")
     p.add_argument("--batch", type=int, default=500, help="rows claimed per transaction")
+    p.add_argument(
+        "--kind",
+        choices=("checkin", "core", "posture"),
+        default="checkin",
+        help="which reminder everyone gets (core reads each person's trend for the routine)",
+    )
+    p.add_argument(
+        "--history-days", type=int, default=0, help="daily scores per person before the send"
+    )
     p.add_argument("--child", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
