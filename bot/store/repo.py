@@ -213,28 +213,13 @@ async def flags_since(
     s: AsyncSession, person_id: int, symptoms_since: date, escalations_since: date
 ) -> tuple[dict[date, frozenset[str]], list[tuple[date, str]]]:
     """Red-flag answers and announced tiers, in one read: (symptoms by day, [(day, tier)])."""
-    symptoms = select(
-        literal("s").label("what"),
-        SymptomReport.day,
-        SymptomReport.code.label("value"),
-        SymptomReport.id,
-    ).where(SymptomReport.person_id == person_id, SymptomReport.day >= symptoms_since)
-    escalations = select(
-        literal("e").label("what"), Escalation.day, Escalation.tier.label("value"), Escalation.id
-    ).where(Escalation.person_id == person_id, Escalation.day >= escalations_since)
-    rows = await s.execute(union_all(symptoms, escalations))
+    symptoms, announced = (await flags_since_of(s, [person_id], symptoms_since, escalations_since))[
+        person_id
+    ]
     by_day: dict[date, set[str]] = {}
-    announced: list[tuple[date, int, str]] = []
-    for what, d, value, row_id in rows:
-        if what == "s":
-            by_day.setdefault(d, set()).add(value)
-        else:
-            announced.append((d, row_id, value))
-    announced.sort()
-    return (
-        {d: frozenset(codes) for d, codes in by_day.items()},
-        [(d, tier) for d, _, tier in announced],
-    )
+    for d, code in symptoms:
+        by_day.setdefault(d, set()).add(code)
+    return {d: frozenset(codes) for d, codes in by_day.items()}, announced
 
 
 async def daily_scores(s: AsyncSession, person_id: int, since: date) -> dict[date, int]:
