@@ -52,6 +52,22 @@ async def test_a_tier_is_not_repeated_within_three_days_unless_it_rises(app: App
     assert "See a doctor today" in rising
 
 
+async def test_start_repeats_advice_still_in_force_and_only_that(app: App) -> None:
+    ann, bob = await ready(app, "ann"), await ready(app, "bob")
+    await days_of(ann, 2, 2, 2, 4)  # ease off, announced today
+    assert (await bob.say("/start")).startswith("Welcome back")  # nothing announced to Bob
+    ann.later(days=1)
+    reply = await ann.say("/start")
+    assert reply.startswith("Ease off today.")
+    assert "I gave you this advice yesterday, and it still stands." in reply
+    assert "Why: " in reply and "4/10" in reply
+    assert reply.index("I can't diagnose you") < reply.index("Welcome back")
+    ann.later(days=1)
+    assert "on Thu 5 Mar, and it still stands" in await ann.say("/start")
+    ann.later(days=1)  # three days on, it no longer stands
+    assert (await ann.say("/start")).startswith("Welcome back")
+
+
 async def test_seven_two_days_running_is_urgent_first_and_called_a_rule_of_thumb(app: App) -> None:
     ann = await ready(app)
     reply = await days_of(ann, 7, 7)

@@ -290,6 +290,18 @@ async def test_a_worsening_member_gets_advice_by_dm_and_the_group_sees_nothing_o
     assert len(answer.text) <= MAX_CALLBACK_ANSWER
     assert not any("doctor" in text for text in group.shown())
 
+    # Told a private message waits, Bob opens the chat and presses Start: the advice is
+    # there, whole, before the welcome.
+    fake.unblock(BOB)
+    bob.say("/start")
+    welcome = await bob.sees("Welcome back")
+    standing = fake.messages(BOB)[-2]
+    assert standing.content.startswith("See a doctor today. Get a same-day appointment")
+    assert "I gave you this advice today, and it still stands." in standing.content
+    assert "7/10 or more two days in a row" in standing.content
+    assert welcome.message_id > standing.message_id
+    assert not any("doctor" in text for text in group.shown())
+
 
 def test_an_alert_keeps_the_notice_whole_and_fits_telegrams_limit() -> None:
     ack = "Recorded 6/10 for today. " + "Building your baseline, " * 10 + "Only you can see this."

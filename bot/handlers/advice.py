@@ -123,6 +123,43 @@ def tier_message(ctx: Ctx, result: Assessment) -> str:
     return "\n\n".join(parts)
 
 
+async def standing_advice(ctx: Ctx) -> list[Reply]:
+    """The advice of a tier announced in the last 3 days (ease off or higher), once more.
+
+    For /start from someone already set up: a club member told in the group that a private
+    message waits for them finds the advice here, even when their DM was closed at the time.
+    The emergency and same-day advice comes first in the message, as when it was announced.
+    """
+    assert ctx.person is not None
+    since = ctx.today - timedelta(days=trends.DEDUP_DAYS - 1)
+    standing = [
+        (Tier[tier.upper()], day, reasons)
+        for day, tier, reasons in await repo.escalation_notes_since(
+            ctx.session, ctx.person.id, since
+        )
+        if tier in TIER_KEYS and Tier[tier.upper()] >= Tier.MODIFY
+    ]
+    if not standing:
+        return []
+    tier, day, reasons = max(standing, key=lambda t: (t[0], t[1]))
+    notice = ctx.content.tiers[tier.key]
+    parts = [
+        f"{notice.title}. {notice.advice}",
+        f"I gave you this advice {_when(day, ctx.today)}, and it still stands.",
+    ]
+    if reasons:
+        parts.append(f"Why: {reasons}")
+    if tier is Tier.PROFESSIONAL:
+        parts.append("Send /export for a file of your history to take along.")
+    parts.append(ctx.content.messages.disclaimer)
+    return [Reply("\n\n".join(parts), private=True)]
+
+
+def _when(day: date, today: date) -> str:
+    label = formatting.day(day, today)
+    return label if day >= today - timedelta(days=1) else f"on {label}"
+
+
 async def _announce(ctx: Ctx, day: date, result: Assessment) -> Reply:
     assert ctx.person is not None
     await repo.add_escalation(

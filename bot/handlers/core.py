@@ -55,12 +55,15 @@ def consent_prompt(ctx: Ctx, pending: int | None, club_id: int | None = None) ->
 async def cmd_start(ctx: Ctx, _: Command) -> list[Reply]:
     """Greet, say plainly what the bot is and is not, and ask for consent once."""
     if ctx.person is not None:
+        # Advice still in force comes first: someone may be here because a group told them
+        # a private message was waiting.
         return [
+            *await advice.standing_advice(ctx),
             Reply(
                 "Welcome back. Send your pain score (0-10) any time, or /help for everything "
                 "I can do.",
                 buttons=formatting.score_keyboard(),
-            )
+            ),
         ]
     hello = (
         "Hi! I'm si-checkin. Every day I'll remind you to check in with a 0-10 pain score, do "

@@ -297,6 +297,18 @@ async def escalations_since(s: AsyncSession, person_id: int, since: date) -> lis
     return [(d, t) for d, t in rows]
 
 
+async def escalation_notes_since(
+    s: AsyncSession, person_id: int, since: date
+) -> list[tuple[date, str, str]]:
+    """Announced tiers with their reasons as (day, tier, reasons), oldest first."""
+    rows = await s.execute(
+        select(Escalation.day, Escalation.tier, Escalation.reasons)
+        .where(Escalation.person_id == person_id, Escalation.day >= since)
+        .order_by(Escalation.day, Escalation.id)
+    )
+    return [(d, t, r) for d, t, r in rows]
+
+
 async def set_activity(
     s: AsyncSession, person_id: int, day: date, kind: str, now: datetime
 ) -> bool:
