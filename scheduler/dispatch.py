@@ -2,17 +2,19 @@
 
 Protocol (claim with a lease):
 
-1. Claim: one short transaction marks up to ``batch_size`` due rows (``next_send_at <= now``,
-   no live lease) with ``claimed_by = <token>`` and ``claimed_until = now + lease``, and
-   commits. On PostgreSQL the rows are picked with ``FOR UPDATE SKIP LOCKED``, so any number
-   of dispatcher processes share the queue without waiting on each other or taking the same
-   row; SQLite has one writer and claims in a single ``UPDATE ... RETURNING`` statement.
+1. Claim: one ``UPDATE ... WHERE id IN (SELECT ... LIMIT batch_size) RETURNING`` marks up
+   to ``batch_size`` due rows (``next_send_at <= now``, no live lease) with
+   ``claimed_by = <token>`` and ``claimed_until = now + lease``, and commits. On PostgreSQL
+   the inner SELECT is ``FOR UPDATE SKIP LOCKED``, so any number of dispatcher processes
+   share the queue without waiting on each other or taking the same row; SQLite has one
+   writer.
 2. Send: outside any transaction, through the platform's rate limiter. A row whose slot is
    already in the ledger is not sent again.
 3. Record: every ``flush_every`` outcomes, one transaction inserts the ledger rows
    (``deliveries``, unique on ``(reminder_id, slot)``, ``ON CONFLICT DO NOTHING``) and
    advances each row (next slot, send time, nudge) *only if it still carries our token*,
-   releasing the lease.
+   releasing the lease. On PostgreSQL each is one statement over ``unnest()`` of array
+   parameters, whatever the flush's size.
 
 Crash-safety contract: a worker killed at any point loses no reminder. Rows it had claimed
 keep ``next_send_at`` until step 3 commits, so once their lease expires anyone claims them
