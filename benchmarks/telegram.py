@@ -1,16 +1,29 @@
-"""Score taps through the real Telegram Application, next to a bare PTB bot, in one run.
+"""Score taps through the real Telegram Application, next to two bare PTB bots, in one run.
 
     python -m benchmarks.telegram [--updates 2000] [--db URL of a scratch database]
 
-N different people each tap a score on a keyboard message. Both bots long-poll the same
+N different people each tap a score on a keyboard message. Three bots long-poll the same
 loopback fake Bot API server (tests/fakes/telegram_server.py) with the same Application
-setup (adapters.telegram.build_application): ours is the TelegramAdapter with the real
-engine and database (answer the tap, record the score, remove the keyboard, send the
-reply); the bare bot only answers each callback query. Telegram's send ceilings (30/s
-overall) are lifted for both, since on loopback they would measure the ceiling, not the
-bot. Wall time runs from queuing the N updates until every one has been handled;
-latency is per update, from the Application starting it to its handler finishing.
-The last line is one JSON object.
+setup (adapters.telegram.build_application), one after another, each with its own N people
+and keyboard messages:
+
+- ours: the TelegramAdapter with the real engine and database. A score tap costs two Bot
+  API calls (answerCallbackQuery at once, and editMessageText turning the tapped keyboard
+  message into the confirmation, so an old keyboard cannot record twice) plus recording
+  the score (a durable database commit).
+- bare_ptb: a handler that only answers the callback query, one Bot API call. `ratio` is
+  ours / this bot: the whole cost of our bot over the least a PTB bot can do for a tap.
+- bare_same_calls: a handler making the same two Bot API calls as ours (the answer
+  concurrently with the work, then the tapped message edited into a confirmation text of
+  the same length, HTML, no keyboard, no link preview) and nothing else. `ratio_same_calls`
+  is ours / this bot: what our engine, database and adapter cost beyond the Telegram calls
+  a score tap needs; bare_same_calls / bare_ptb is what the second call costs.
+
+Telegram's send ceilings (30/s overall) are lifted for all three, since on loopback they
+would measure the ceiling, not the bot. The fake server runs in this process, so its work
+(about a tenth of the CPU per call) is counted against every bot alike. Wall time runs from
+queuing the N updates until every one has been handled; latency is per update, from the
+Application starting it to its handler finishing. The last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -20,16 +33,25 @@ import asyncio
 import random
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr
 from sqlalchemy import insert
-from telegram import Bot, Update
+from telegram import Bot, Update, constants
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, TypeHandler
 
-from adapters.telegram import Limits, TelegramAdapter, build_application, file_url, keyboard
+from adapters.telegram import (
+    NO_PREVIEW,
+    Limits,
+    TelegramAdapter,
+    build_application,
+    escape,
+    file_url,
+    keyboard,
+)
 from benchmarks.common import emit, machine, peak_rss_mb, percentile
 from bot.app import open_app
 from bot.formatting import score_keyboard
@@ -86,15 +108,15 @@ async def run_taps(
     }
 
 
-async def bare(fake: TelegramFake, people: list[int], messages: dict[int, SentMessage]) -> dict:
-    """A PTB bot with our Application setup whose handler only answers the callback query."""
+async def bare(
+    fake: TelegramFake,
+    people: list[int],
+    messages: dict[int, SentMessage],
+    handler: Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]],
+) -> dict:
+    """A PTB bot with our Application setup whose only handler is `handler`."""
     application = build_application(fake.token, fake.base_url, fake.base_file_url, UNLIMITED)
-
-    async def answer(update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
-        assert update.callback_query is not None
-        await update.callback_query.answer()
-
-    application.add_handler(CallbackQueryHandler(answer))
+    application.add_handler(CallbackQueryHandler(handler))
     watch = Stopwatch()
     watch.attach(application)
     async with application:
@@ -106,6 +128,36 @@ async def bare(fake: TelegramFake, people: list[int], messages: dict[int, SentMe
         finally:
             await application.updater.stop()
             await application.stop()
+
+
+async def answer_only(update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+    """The least a bot can do for a tap: stop the phone's spinner."""
+    assert update.callback_query is not None
+    await update.callback_query.answer()
+
+
+# What ours says for an early score (bot.handlers.advice), so the edit carries as many bytes.
+CONFIRMATION = (
+    "Recorded {score}/10 for today. Building your baseline: 3 more daily score(s) and I can "
+    "compare each day with your usual."
+)
+
+
+async def same_calls(update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+    """Our Bot API duty for a score tap and nothing else: answer, edit into a confirmation."""
+    query = update.callback_query
+    assert query is not None and query.message is not None and query.data is not None
+    # Shaped like ours: the answer goes in a task while the work (none here) runs.
+    answered = asyncio.create_task(query.answer())
+    await answered
+    await query.get_bot().edit_message_text(
+        escape(CONFIRMATION.format(score=query.data.rsplit(":", 1)[-1])),
+        chat_id=query.message.chat.id,
+        message_id=query.message.message_id,
+        parse_mode=constants.ParseMode.HTML,
+        reply_markup=None,
+        link_preview_options=NO_PREVIEW,
+    )
 
 
 async def ours(
@@ -147,11 +199,15 @@ async def ours(
                 result = await run_taps(fake, people, messages, watch)
             finally:
                 await adapter.stop()
-            replies = sum(1 for u in people for m in fake.messages(u) if "/10" in m.content)
-            result["replies_sent"] = replies
+            result["replies_sent"] = confirmations(fake, people)
             return result
         finally:
             await app.close()
+
+
+def confirmations(fake: TelegramFake, people: list[int]) -> int:
+    """How many of these people's chats now show a score confirmation."""
+    return sum(1 for u in people for m in fake.messages(u) if "/10" in m.content)
 
 
 async def keyboards(fake: TelegramFake, people: list[int]) -> dict[int, SentMessage]:
@@ -169,15 +225,19 @@ async def keyboards(fake: TelegramFake, people: list[int]) -> dict[int, SentMess
 
 
 async def main(updates: int, db: str | None) -> None:
-    """Both bots against one fake, bare first, ours second; then the figures."""
+    """All three bots against one fake, the bare ones first, ours last; then the figures."""
     async with TelegramFake() as fake:
-        bare_people = [FIRST_USER + i for i in range(updates)]
-        our_people = [FIRST_USER + updates + i for i in range(updates)]
-        for u in bare_people + our_people:
+        bare_people, same_people, our_people = (
+            [FIRST_USER + k * updates + i for i in range(updates)] for k in range(3)
+        )
+        for u in bare_people + same_people + our_people:
             fake.user(u)
         bare_messages = await keyboards(fake, bare_people)
+        same_messages = await keyboards(fake, same_people)
         our_messages = await keyboards(fake, our_people)
-        bare_figures = await bare(fake, bare_people, bare_messages)
+        bare_figures = await bare(fake, bare_people, bare_messages, answer_only)
+        same_figures = await bare(fake, same_people, same_messages, same_calls)
+        same_figures["replies_sent"] = confirmations(fake, same_people)
         our_figures = await ours(fake, our_people, our_messages, db)
     emit(
         {
@@ -186,7 +246,11 @@ async def main(updates: int, db: str | None) -> None:
             "database": (db or "sqlite").split("://")[0],
             "ours": our_figures,
             "bare_ptb": bare_figures,
+            "bare_same_calls": same_figures,
             "ratio": round(our_figures["updates_per_s"] / bare_figures["updates_per_s"], 3),
+            "ratio_same_calls": round(
+                our_figures["updates_per_s"] / same_figures["updates_per_s"], 3
+            ),
             "peak_rss_mb": peak_rss_mb(),
             "machine": machine(),
         }
