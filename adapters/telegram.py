@@ -63,6 +63,7 @@ from bot.delivery import RetryLater, TransientError, Unreachable
 from bot.events import Address, Attachment, Button, ChatKind, Incoming, Reply
 from bot.formatting import split_text
 from bot.handlers.clubs import bot_removed, chat_migrated
+from bot.handlers.reminders import person_blocked
 
 PLATFORM = "telegram"
 log = logging.getLogger(__name__)
@@ -539,17 +540,22 @@ class TelegramAdapter:
             await self._follow_migration(message.migrate_from_chat_id, message.chat.id)
 
     async def _on_membership(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """The bot's own standing changed: removed from a group, that group's club stops.
+        """The bot's own standing changed: blocked by a person, or removed from a group.
 
-        A person blocking the bot arrives here too ("kicked" in their private chat); the core
-        has no entry point for it, and the next reminder finds them unreachable anyway.
+        A person who blocks the bot ("kicked" in their private chat) gets no more reminders
+        from now on; writing again resumes them. A group that removes the bot stops its club.
+        Being added back changes nothing until the person writes or an admin sends /club on.
         """
         change = update.my_chat_member
-        if change is None or chat_kind(change.chat) is not ChatKind.GROUP:
+        if change is None or change.new_chat_member.status not in GONE_STATUSES:
             return
-        if change.new_chat_member.status not in GONE_STATUSES:
-            return  # added back: the club stays off until an admin sends /club on
-        if await bot_removed(self.app.sessions, PLATFORM, str(change.chat.id)):
+        kind = chat_kind(change.chat)
+        if kind is ChatKind.PRIVATE:
+            if await person_blocked(self.app.sessions, PLATFORM, str(change.chat.id)):
+                log.info("telegram: a person blocked the bot; their reminders stop")
+        elif kind is ChatKind.GROUP and await bot_removed(
+            self.app.sessions, PLATFORM, str(change.chat.id)
+        ):
             log.info("telegram: removed from a group; its club check-ins stop")
 
     async def _follow_migration(self, old_chat: int, new_chat: int) -> None:

@@ -69,6 +69,7 @@ from bot.delivery import RetryLater, Sender, TransientError, Unreachable
 from bot.engine import Engine
 from bot.events import Address, Reply
 from bot.handlers import advice
+from bot.store import repo
 from bot.store.models import Activity, CheckIn, Delivery, Escalation, Person, Reminder, UTCDateTime
 from bot.trends import HistoryView
 from content import loader
@@ -464,14 +465,7 @@ class Dispatcher:
                     ),
                     releases,
                 )
-            if parked:
-                # Only this person's rows: everyone else's schedule is untouched.
-                await s.execute(update(P).where(P.c.id.in_(parked)).values(reachable=False))
-                await s.execute(
-                    update(R)
-                    .where(R.c.person_id.in_(parked))
-                    .values(next_send_at=None, claimed_by=None, claimed_until=None)
-                )
+            await repo.park_unreachable(s, parked)
 
     def _advance(self, item: _Item, now: datetime) -> plan.Due:
         row, c = item.row, item.c

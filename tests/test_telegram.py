@@ -412,6 +412,36 @@ async def test_blocking_the_bot_parks_reminders_until_the_person_writes_again(
         assert person is not None and person.reachable
 
 
+@sqlite_only
+async def test_a_block_stops_reminders_at_once_without_a_failed_send(
+    app: App, fake: TelegramFake, tg: TelegramAdapter
+) -> None:
+    ada = Phone(fake, ADA)
+    await ada.onboard()
+    fake.bot_removed(fake.private_chat(ada.user))  # the my_chat_member update, "kicked"
+
+    async def parked() -> bool:
+        async with app.sessions() as s:
+            person = await repo.find_person(s, "telegram", str(ADA))
+            assert person is not None
+            rows = await repo.reminders_of(s, person.id)
+            return not person.reachable and all(r.next_send_at is None for r in rows)
+
+    for _ in range(200):
+        if await parked():
+            break
+        await asyncio.sleep(0.02)
+    assert await parked()
+    later(app, days=2)
+    sends = len(fake.requests)
+    assert (await Dispatcher(app.engine, {"telegram": tg}).run_once()).claimed == 0
+    assert len(fake.requests) == sends  # not even a send that Telegram refuses
+    fake.bot_added(fake.private_chat(ada.user))
+    ada.say("/settings")
+    assert "Check-in" in (await ada.sees("Reminders")).content
+    assert not await parked()
+
+
 # ---- Telegram's failures ---------------------------------------
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from bot import parsing
 from bot.actions import Action
 from bot.engine import Ctx
@@ -80,6 +82,23 @@ async def reschedule_all(ctx: Ctx) -> None:
     assert ctx.person is not None
     for row in (await reminders(ctx)).values():
         reschedule(row, ctx.person, ctx.now)
+
+
+async def person_blocked(
+    sessions: async_sessionmaker[AsyncSession], platform: str, user_id: str
+) -> bool:
+    """The person blocked the bot: their reminders stop at once, not at the next failed send.
+
+    Nothing is deleted; writing to the bot again marks them reachable and reschedules every
+    reminder (ON_REACHABLE). False when there was nobody to stop.
+    """
+    async with sessions() as s:
+        person = await repo.find_person(s, platform, user_id)
+        if person is None or not person.reachable:
+            return False
+        await repo.park_unreachable(s, [person.id])
+        await s.commit()
+    return True
 
 
 async def on_timezone(ctx: Ctx) -> None:

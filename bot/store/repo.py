@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -307,6 +307,23 @@ async def escalation_notes_since(
         .order_by(Escalation.day, Escalation.id)
     )
     return [(d, t, r) for d, t, r in rows]
+
+
+async def park_unreachable(s: AsyncSession, person_ids: Collection[int]) -> None:
+    """Mark people unreachable and hold all their reminders (and only theirs) until they write.
+
+    A reminder whose send is under way keeps nothing: its lease goes too, so the sender's
+    late record is refused by the token check.
+    """
+    if not person_ids:
+        return
+    ids = sorted(person_ids)
+    await s.execute(update(Person).where(Person.id.in_(ids)).values(reachable=False))
+    await s.execute(
+        update(Reminder)
+        .where(Reminder.person_id.in_(ids))
+        .values(next_send_at=None, claimed_by=None, claimed_until=None)
+    )
 
 
 async def set_activity(
