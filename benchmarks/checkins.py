@@ -17,7 +17,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import insert
+from sqlalchemy import delete, insert, select
 
 from benchmarks.common import emit, machine, peak_rss_mb, percentile
 from bot.app import open_app
@@ -28,17 +28,23 @@ from bot.store.models import CheckIn, Person
 
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 CHUNK = 20_000
+PLATFORM = "bench"
 
 
 async def seed(app, people: int, days: int) -> None:  # type: ignore[no-untyped-def]
-    """Bulk-insert people and their daily scores (a noisy, slowly drifting series each)."""
+    """Bulk-insert people and their daily scores (a noisy, slowly drifting series each).
+
+    People are "bench" users 1..N; an earlier run's are removed first (their check-ins go
+    with them), so a scratch PostgreSQL database can be reused.
+    """
     rng = random.Random(7)
     async with app.sessions() as s:
+        await s.execute(delete(Person).where(Person.platform == PLATFORM))
         await s.execute(
             insert(Person),
             [
                 {
-                    "platform": "bench",
+                    "platform": PLATFORM,
                     "user_id": str(i),
                     "chat_id": str(i),
                     "tz": "UTC",
@@ -50,15 +56,20 @@ async def seed(app, people: int, days: int) -> None:  # type: ignore[no-untyped-
             ],
         )
         await s.commit()
+        ids = dict(
+            (await s.execute(select(Person.user_id, Person.id).where(Person.platform == PLATFORM)))
+            .tuples()
+            .all()
+        )
         rows: list[dict[str, object]] = []
         first = NOW.date() - timedelta(days=days)
-        for pid in range(1, people + 1):
+        for user in range(1, people + 1):
             level = rng.uniform(1, 6)
             for d in range(days):
                 level = min(9.0, max(0.0, level + rng.uniform(-0.6, 0.6)))
                 rows.append(
                     {
-                        "person_id": pid,
+                        "person_id": ids[str(user)],
                         "day": first + timedelta(days=d),
                         "kind": "daily",
                         "score": round(level),
@@ -87,13 +98,13 @@ async def main(args: argparse.Namespace) -> None:
     rng = random.Random(11)
     people = rng.sample(range(1, args.people + 1), min(args.samples, args.people))
     for pid in people[: min(100, len(people))]:  # warm caches and connection pool
-        await app.engine.handle(Incoming("bench", str(pid), str(pid), text="3"))
+        await app.engine.handle(Incoming(PLATFORM, str(pid), str(pid), text="3"))
     timings: list[float] = []
     answered = 0
     for pid in people:
         score = rng.randint(0, 10)
         start = time.perf_counter()
-        replies = await app.engine.handle(Incoming("bench", str(pid), str(pid), text=str(score)))
+        replies = await app.engine.handle(Incoming(PLATFORM, str(pid), str(pid), text=str(score)))
         timings.append((time.perf_counter() - start) * 1000)
         answered += any(f"{score}/10" in r.text for r in replies)
     await app.close()

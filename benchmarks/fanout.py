@@ -38,6 +38,7 @@ from scheduler.dispatch import Dispatcher
 PLATFORM = "bench"  # limiter_for("bench") is None: we measure our own overhead, not pacing
 DUE = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 SEED_CHUNK = 5000
+HISTORY_CHUNK = 250
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -112,7 +113,8 @@ async def seed(
                     for pid in ids
                 ],
             )
-            if history_days:
+            # A few hundred people's history at a time: the rows are built in memory.
+            for first in range(0, len(ids) if history_days else 0, HISTORY_CHUNK):
                 await s.execute(
                     insert(CheckIn.__table__),
                     [
@@ -124,7 +126,7 @@ async def seed(
                             "source": "chat",
                             "recorded_at": due - timedelta(days=back),
                         }
-                        for pid in ids
+                        for pid in ids[first : first + HISTORY_CHUNK]
                         for back in range(1, history_days + 1)
                     ],
                 )
