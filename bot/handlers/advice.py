@@ -76,14 +76,10 @@ async def views_for(s: AsyncSession, today_of: Mapping[int, date]) -> dict[int, 
     views: dict[int, HistoryView] = {}
     for pid, today in today_of.items():
         own_since = today - timedelta(days=LOOKBACK_DAYS)
-        symptom_rows, announced = flags[pid]
-        symptoms: dict[date, set[str]] = {}
-        for d, code in symptom_rows:
-            if d >= today - timedelta(days=1):
-                symptoms.setdefault(d, set()).add(code)
+        symptoms, announced = flags[pid]
         views[pid] = build_view(
             ((d, k, sc) for d, k, sc, first in scores[pid] if d >= own_since or first),
-            {d: frozenset(codes) for d, codes in symptoms.items()},
+            repo.symptoms_by_day((d, c) for d, c in symptoms if d >= today - timedelta(days=1)),
             ((d, t) for d, t in announced if d >= own_since),
         )
     return views

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -216,10 +216,15 @@ async def flags_since(
     symptoms, announced = (await flags_since_of(s, [person_id], symptoms_since, escalations_since))[
         person_id
     ]
+    return symptoms_by_day(symptoms), announced
+
+
+def symptoms_by_day(rows: Iterable[tuple[date, str]]) -> dict[date, frozenset[str]]:
+    """Red-flag answers (day, code) grouped by day."""
     by_day: dict[date, set[str]] = {}
-    for d, code in symptoms:
+    for d, code in rows:
         by_day.setdefault(d, set()).add(code)
-    return {d: frozenset(codes) for d, codes in by_day.items()}, announced
+    return {d: frozenset(codes) for d, codes in by_day.items()}
 
 
 async def daily_scores(s: AsyncSession, person_id: int, since: date) -> dict[date, int]:
@@ -289,12 +294,7 @@ async def add_escalation(
 
 async def escalations_since(s: AsyncSession, person_id: int, since: date) -> list[tuple[date, str]]:
     """Announced tiers as (day, tier), oldest first."""
-    rows = await s.execute(
-        select(Escalation.day, Escalation.tier)
-        .where(Escalation.person_id == person_id, Escalation.day >= since)
-        .order_by(Escalation.day, Escalation.id)
-    )
-    return [(d, t) for d, t in rows]
+    return [(d, t) for d, t, _ in await escalation_notes_since(s, person_id, since)]
 
 
 async def escalation_notes_since(
