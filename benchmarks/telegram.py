@@ -207,7 +207,8 @@ async def ours(
 
 def confirmations(fake: TelegramFake, people: list[int]) -> int:
     """How many of these people's chats now show a score confirmation."""
-    return sum(1 for u in people for m in fake.messages(u) if "/10" in m.content)
+    # Per chat, not per message: a high first score also brings "ease off" advice.
+    return sum(1 for u in people if any("/10" in m.content for m in fake.messages(u)))
 
 
 async def keyboards(fake: TelegramFake, people: list[int]) -> dict[int, SentMessage]:

@@ -16,12 +16,16 @@ MAX_PAYLOAD = 60
 # kind -> regex for its arguments (joined by ':')
 _KINDS: dict[str, re.Pattern[str]] = {
     "s": re.compile(r"(?:[0-9]|10)"),  # daily score 0..10
-    # consent yes/no, optional pending score and the club whose post it came from
-    "c": re.compile(r"(?:y|n)(?::(?:[0-9]|10)(?::[0-9]{1,12})?)?"),
+    # consent yes/no, optional pending score and the club whose post it came from, or a red
+    # flag reported before consent
+    "c": re.compile(r"(?:y|n)(?::(?:[0-9]|10)(?::[0-9]{1,12})?)?|y:f:[a-z_]{2,20}"),
     "d": re.compile(r"y|n"),  # delete confirm / cancel
     "f": re.compile(r"[a-z_]{2,20}"),  # red-flag screen option code
     "r": re.compile(r"done|snooze|skip"),  # core-work reminder buttons
     "k": re.compile(r"[0-9]{1,12}:(?:[0-9]|10)"),  # club post: club id, score
+    "u": re.compile(r"today"),  # clear today's red flags: they were a mistake
+    "e": re.compile(r"cleared|rest|notyet"),  # "Have you been checked?" during an episode
+    "b": re.compile(r"y|n"),  # "Did you book the physio?" three days after the advice
 }
 
 

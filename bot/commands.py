@@ -30,6 +30,8 @@ class CommandSpec:
     in_help: bool = True
     console_only: bool = False
     group_ok: bool = False
+    # Its words are read like a message before consent too (red flags, a score to carry).
+    reads_text: bool = False
 
 
 SCORE = Option("score", "Pain score, 0 (none) to 10 (worst imaginable)", "int", True, 0, 10)
@@ -40,6 +42,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "checkin",
         "Today's pain score, 0-10 (buttons, or /checkin 4)",
         (Option("score", SCORE.description, "int", False, 0, 10),),
+        reads_text=True,
     ),
     CommandSpec(
         "log",
@@ -50,15 +53,17 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "run",
         "Pain during or after today's run: /run 4 during",
         (SCORE, Option("when", "during or after the run", choices=("during", "after"))),
+        reads_text=True,
     ),
     CommandSpec(
         "note",
         "Add a note to today's score: /note stiff after a long drive",
         (Option("text", "A short note (up to 280 characters)", required=True),),
+        reads_text=True,
     ),
     CommandSpec("history", "Your recent scores, trend and chart"),
     CommandSpec("today", "Today's 10-15 minute core and mobility routine"),
-    CommandSpec("symptoms", "Check for warning signs that need a doctor"),
+    CommandSpec("symptoms", "Check for warning signs that need a doctor", needs_consent=False),
     CommandSpec("exercises", "The exercise library", needs_consent=False),
     CommandSpec(
         "exercise",

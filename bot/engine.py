@@ -113,6 +113,14 @@ class Engine:
 
         return consent_prompt(ctx, pending, club_id)
 
+    async def read_message(self, ctx: Ctx, text: str) -> list[Reply] | None:
+        """Free text (or a command's words before consent) through the text handlers."""
+        for text_handler in self.text_handlers:
+            replies = await text_handler(ctx, text)
+            if replies is not None:
+                return replies
+        return None
+
     async def on_new_person(self, ctx: Ctx) -> None:
         """Run the hooks for a person who just consented (e.g. default reminders)."""
         for hook in self.hooks_new_person:
@@ -170,11 +178,8 @@ class Engine:
             return await self._command(ctx, command)
         if inc.chat_kind is ChatKind.GROUP:
             return []  # group chatter is not for us; club taps arrive as actions
-        for text_handler in self.text_handlers:
-            replies = await text_handler(ctx, text)
-            if replies is not None:
-                return replies
-        return [Reply(parsing_hint(text))]
+        replies = await self.read_message(ctx, text) if text else None
+        return replies if replies is not None else [Reply(parsing_hint(text))]
 
     async def _command(self, ctx: Ctx, command: Command) -> list[Reply]:
         spec = BY_NAME.get(command.name)
@@ -192,6 +197,10 @@ class Engine:
         if ctx.inc.chat_kind is ChatKind.GROUP and not spec.group_ok:
             return [Reply(GROUP_ONLY_PRIVATE, private=True)]
         if spec.needs_consent and ctx.person is None:
+            if spec.reads_text and command.raw_args:
+                read = await self.read_message(ctx, command.raw_args)
+                if read is not None:
+                    return read
             return self.consent_prompt(ctx, None)
         return await handler(ctx, command)
 
@@ -207,9 +216,9 @@ def parsing_hint(text: str) -> str:
 
 
 def _default_modules() -> tuple[ModuleType, ...]:
-    from bot.handlers import advice, clubs, core
+    from bot.handlers import advice, clubs, core, episodes
 
-    modules: list[ModuleType] = [core, advice, clubs]
+    modules: list[ModuleType] = [core, advice, clubs, episodes]
     try:
         from bot.handlers import reminders
     except ImportError:

@@ -188,6 +188,29 @@ def parse_score(text: str) -> int | None:
     return numbers[0]
 
 
+# A score that opens a message and is set off from the words after it: "7, and my groin is
+# numb", "4/10 - stiff", "3. slept badly". The words must hold no other number.
+_LEADING_SCORE = re.compile(
+    rf"\s*(?:pain\s+)?({_NUMBER_TOKEN})\s*(?:(?:/|out\s+of)\s*(?:10|ten)\b)?\s*"
+    r"(?:[,;:.!\-–—]|\band\b|\bbut\b)\s*(.*)",
+    re.DOTALL,
+)
+_ANY_NUMBER = re.compile(rf"\d|\b(?:{'|'.join(_NUMBER_WORDS)})\b")
+
+
+def score_in(text: str) -> int | None:
+    """A score stated alone (parse_score) or opening a message with words after it."""
+    value = parse_score(text)
+    if value is not None:
+        return value
+    match = _LEADING_SCORE.fullmatch(_score_text(text))
+    if match is None or _ANY_NUMBER.search(match.group(2)):
+        return None
+    token = match.group(1)
+    value = int(token) if token.isdigit() else _NUMBER_WORDS[token]
+    return value if value <= MAX_SCORE else None
+
+
 def looks_like_score_attempt(text: str) -> bool:
     """Whether text is probably a score typed wrong (11, -1, 3.5, 4-5, 4/5) rather than chat."""
     lowered = _score_text(text)

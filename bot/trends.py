@@ -44,9 +44,11 @@ class Symptom:
 SYMPTOMS: tuple[Symptom, ...] = (
     Symptom("saddle", "Numb saddle area (groin, buttocks)", Tier.EMERGENCY),
     Symptom("bladder_bowel", "New bladder or bowel changes", Tier.EMERGENCY),
+    Symptom("erection", "New erection problems", Tier.EMERGENCY),
     Symptom("both_legs", "Symptoms in both legs", Tier.EMERGENCY),
     Symptom("leg_weakness", "Severe or worsening leg weakness", Tier.EMERGENCY),
     Symptom("fall", "Pain after a serious fall or accident", Tier.EMERGENCY),
+    Symptom("weak_one_leg", "New weakness in one leg", Tier.URGENT),
     Symptom("numb_one_leg", "New numbness or tingling in one leg", Tier.URGENT),
     Symptom("fever", "Fever with back pain", Tier.URGENT),
     Symptom("night_pain", "Pain worse at night or at rest", Tier.URGENT),
@@ -72,14 +74,23 @@ RELATIVE_CHANGE_TENTHS = 3
 # arrow shows "↑" exactly when a rising week is used as a reason.
 WEEKLY_BAND = 1.0
 BASELINE_WINDOW = 7
+# Scores older than this never make the baseline: after a long gap it is built again.
+BASELINE_DAYS = 28
 MIN_SCORES = 3
 HIGH_SCORE = 7  # our own cut-off for "urgent" on two days in a row
 RUN_PAIN_LIMIT = 5  # Silbernagel: > 5/10 during or after activity is too much
 NO_IMPROVEMENT_DAYS = 28
+# Low, steady pain is fine: no "see a professional" while this week's mean is at or below it.
+LOW_PAIN_FLOOR = 2.0
 IMPROVING_DAYS = 3
 RETURN_TO_RUN_DAYS = 7
 RETURN_TO_RUN_MAX = 2  # Silbernagel: 0-2 is the safe zone
 DEDUP_DAYS = 3
+# The return-to-run ladder waits this long after a report of pain on hopping with a tender
+# sacrum (CLINICAL.md "Episodes").
+HOP_GATE_DAYS = 14
+# After "cleared to train", training advice stays at "modify" for a week.
+CLEARED_MODIFY_DAYS = 7
 
 
 def symptom(code: str) -> Symptom | None:
@@ -112,6 +123,10 @@ class HistoryView:
     runs: Sequence[RunScore] = ()
     symptoms: Mapping[date, frozenset[str]] = field(default_factory=dict)
     announcements: Sequence[Announcement] = ()
+    # The person's episode state (CLINICAL.md "Episodes"): an open episode's tier key, and
+    # the day they said they were cleared to train.
+    episode: str | None = None
+    cleared_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -160,10 +175,11 @@ def _window(daily: Mapping[date, int], last: date, days: int) -> list[int]:
 
 
 def baseline(daily: Mapping[date, int], today: date) -> float | None:
-    """Median of the last 7 daily scores recorded before today; None with fewer than 3."""
+    """Median of the last 7 daily scores of the previous 28 days; None with fewer than 3."""
     # Recorded scores, not calendar days: a person who skips days still gets a baseline
-    # from their most recent week of answers.
-    previous = [s for _, s in _before(daily, today)[-BASELINE_WINDOW:]]
+    # from their most recent week of answers, but never from scores over 28 days old.
+    oldest = today - timedelta(days=BASELINE_DAYS)
+    previous = [s for d, s in _before(daily, today) if d >= oldest][-BASELINE_WINDOW:]
     if len(previous) < MIN_SCORES:
         return None
     return float(median(previous))
@@ -216,27 +232,35 @@ def _high_two_days(daily: Mapping[date, int], today: date) -> list[_Finding]:
     return [_Finding(Tier.URGENT, reason, own=True)]
 
 
-def _no_improvement(daily: Mapping[date, int], today: date, base: float | None) -> list[_Finding]:
+def _fell_enough(later: float, earlier: float) -> bool:
+    """A fall of at least the smallest real change, or of the clinically important 30%."""
+    return earlier - later >= REAL_CHANGE or (
+        earlier > 0 and 10 * (earlier - later) >= RELATIVE_CHANGE_TENTHS * earlier
+    )
+
+
+def _no_improvement(daily: Mapping[date, int], today: date) -> list[_Finding]:
     recorded = sorted((d, s) for d, s in daily.items() if d <= today)
-    if base is None or not recorded:
+    this_week = _week_mean(daily, today)
+    if this_week is None or not recorded:
         return []
     first_day = recorded[0][0]
     if (today - first_day).days < NO_IMPROVEMENT_DAYS:
         return []
-    # The first week's baseline is taken from the first 7 recorded scores, so a person
-    # who missed days in their first week is still covered by this rule.
+    # The first week is the first 7 recorded scores, so a person who missed days in their
+    # first week is still covered by this rule.
     first_scores = [s for _, s in recorded[:BASELINE_WINDOW]]
     if len(first_scores) < MIN_SCORES:
         return []
-    first_base = float(median(first_scores))
-    # With no pain at all there is nothing to improve on; don't send a pain-free person
-    # to a professional.
-    if base < first_base or base == 0:
+    first_week = sum(first_scores) / len(first_scores)
+    # Low, steady pain is fine; and a fall of 2 points or 30% is the improvement we look for.
+    if this_week <= LOW_PAIN_FLOOR or _fell_enough(this_week, first_week):
         return []
     weeks = (today - first_day).days // 7
     reason = (
-        f"{weeks} weeks since your first score: your usual is {_fmt(base)}/10, "
-        f"not lower than in your first week ({_fmt(first_base)}/10)"
+        f"{weeks} weeks since your first score: this week's average is "
+        f"{_fmt(round(this_week, 1))}/10 against {_fmt(round(first_week, 1))}/10 in your first "
+        "week, less than the 2 points or 30% fall that counts as real improvement"
     )
     return [_Finding(Tier.PROFESSIONAL, reason)]
 
@@ -267,6 +291,13 @@ def _above_baseline(
         lead = f"{_ago(today, day)} {score}/10, "
     reason = f"{lead}today {now}/10: {_fmt(now - base)} points above your usual ({_fmt(base)}/10)"
     return [_Finding(Tier.MODIFY, reason)]
+
+
+def _high_before_baseline(now: int, base: float | None) -> list[_Finding]:
+    if base is not None or now < HIGH_SCORE:
+        return []
+    reason = f"today {now}/10: {HIGH_SCORE}/10 or more, before I know your usual"
+    return [_Finding(Tier.MODIFY, reason, own=True)]
 
 
 def _run_findings(history: HistoryView, today: date) -> list[_Finding]:
@@ -302,10 +333,8 @@ def _weekly_rise(daily: Mapping[date, int], today: date) -> list[_Finding]:
 
 def _is_lower(score: int, base: float) -> bool:
     """Down by the smallest real change, or by the clinically important 30%."""
-    if score <= base - REAL_CHANGE:
-        return True
     # Integers times ten keep the 30% test exact (base is whole or a half).
-    return base > 0 and 10 * (base - score) >= RELATIVE_CHANGE_TENTHS * base
+    return _fell_enough(score, base)
 
 
 def _improving(daily: Mapping[date, int], today: date) -> list[_Finding]:
@@ -345,6 +374,24 @@ def _low_for_a_week(daily: Mapping[date, int], today: date) -> bool:
     return all(s is not None and s <= RETURN_TO_RUN_MAX for s in scores)
 
 
+def _hop_recently(history: HistoryView, today: date) -> bool:
+    since = today - timedelta(days=HOP_GATE_DAYS)
+    return any(
+        since < d <= today and "hop_tender" in codes for d, codes in history.symptoms.items()
+    )
+
+
+def may_offer_return(history: HistoryView, tier: Tier, today: date) -> bool:
+    """The return-to-run ladder: after 7 days at 2/10 or below, never beside a warning tier,
+    never while an episode is open, and not within 14 days of a hop/sacrum report."""
+    return (
+        tier <= Tier.IMPROVING
+        and history.episode is None
+        and not _hop_recently(history, today)
+        and _low_for_a_week(history.daily, today)
+    )
+
+
 def _announce(tier: Tier, announcements: Sequence[Announcement], today: date) -> bool:
     if tier == Tier.NONE:
         return False
@@ -366,7 +413,8 @@ def assess(history: HistoryView, today: date) -> Assessment:
     findings += _run_findings(history, today)
     if now is not None:
         findings += _high_two_days(daily, today)
-        findings += _no_improvement(daily, today, base)
+        findings += _high_before_baseline(now, base)
+        findings += _no_improvement(daily, today)
         findings += _rising_weeks(daily, today)
         findings += _above_baseline(daily, today, now, base)
         findings += _next_morning(history, today, now)
@@ -379,14 +427,14 @@ def assess(history: HistoryView, today: date) -> Assessment:
     winning = [f for f in ordered if f.tier == tier]
     return Assessment(
         tier=tier,
-        reasons=tuple(f.reason for f in ordered),
+        # Only the announced tier's triggers: an improving day is never a reason to escalate.
+        reasons=tuple(f.reason for f in winning),
         # The bot calls it a rule of thumb only when no sourced rule backs the tier.
         own_rule=bool(winning) and all(f.own for f in winning),
         announce=_announce(tier, history.announcements, today),
         baseline=base,
         building_baseline=base is None,
         ask_screen=_ask_screen(daily, today, now),
-        # Only when nothing worrying is going on: never beside a warning tier.
-        offer_return_to_run=tier <= Tier.IMPROVING and _low_for_a_week(daily, today),
+        offer_return_to_run=may_offer_return(history, tier, today),
         hop_tender="hop_tender" in codes,
     )

@@ -36,6 +36,7 @@ from bot.delivery import RetryLater, Unreachable
 from bot.events import Address, Button, Reply
 from bot.settings import Settings
 from bot.store import repo
+from bot.trends import SYMPTOMS
 from scheduler.club_posts import post_due_clubs
 from scheduler.dispatch import Dispatcher
 from scheduler.runtime import start_scheduler
@@ -390,7 +391,7 @@ async def test_two_sevens_say_see_a_doctor_first_and_a_red_flag_gets_emergency_a
     assert "A quick safety check" in screen.content
     assert screen.button_labels[0] == "Numb saddle area (groin, buttocks)"
     assert screen.button_labels[-1] == "None of these"
-    assert len(screen.button_labels) == 13
+    assert len(screen.button_labels) == len(SYMPTOMS) + 1  # every option, and "None of these"
     assert len(screen.components) <= MAX_ROWS
     assert all(len(row["components"]) <= ROW_WIDTH for row in screen.components)
 

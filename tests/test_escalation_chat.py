@@ -68,11 +68,13 @@ async def test_start_repeats_advice_still_in_force_and_only_that(app: App) -> No
     assert (await ann.say("/start")).startswith("Welcome back")
 
 
-async def test_seven_two_days_running_is_urgent_first_and_called_a_rule_of_thumb(app: App) -> None:
+async def test_seven_two_days_running_is_urgent_first_and_never_hedged(app: App) -> None:
     ann = await ready(app)
     reply = await days_of(ann, 7, 7)
     assert reply.index("See a doctor today") < reply.index("Recorded 7/10")
-    assert "our own rule of thumb" in reply
+    # CLINICAL.md "Wording": no rule-of-thumb or training-guidance line after same-day advice
+    assert "rule of thumb" not in reply
+    assert "general training guidance" not in reply
 
 
 async def test_seven_on_two_days_apart_is_not_urgent(app: App) -> None:
@@ -111,7 +113,8 @@ async def test_a_red_flag_wins_over_an_improving_trend_and_comes_first(app: App)
 
     rows = Path(path).read_text(encoding="utf-8").splitlines()
     assert sum(1 for r in rows if r.startswith("symptom,") and ",saddle," in r) == 1
-    assert sum(1 for r in rows if r.startswith("escalation,") and ",emergency," in r) == 2
+    # said every time, stored once per day: the record does not double
+    assert sum(1 for r in rows if r.startswith("escalation,") and ",emergency," in r) == 1
 
 
 async def test_free_text_mentioning_a_red_flag_word_opens_the_screen(app: App) -> None:

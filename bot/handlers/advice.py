@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import actions, formatting, trends
+from bot import actions, formatting, redflags, trends
 from bot.actions import Action
 from bot.chart import ChartData, render_history
 from bot.engine import Ctx
@@ -28,14 +28,30 @@ TIER_KEYS = frozenset(t.key for t in Tier)
 CHART_TIERS = TIER_KEYS - {"none"}
 
 
+# Red-flag answers are read this far back: the return-to-run ladder waits 14 days after a
+# hop/sacrum report.
+SYMPTOM_DAYS = trends.HOP_GATE_DAYS
+
+
 async def history_view(ctx: Ctx, today: date) -> HistoryView:
     """Everything the rules need about the person, in two reads."""
     assert ctx.person is not None
     pid = ctx.person.id
     since = today - timedelta(days=LOOKBACK_DAYS)
     scores = await repo.recent_checkins(ctx.session, pid, since, trends.BASELINE_WINDOW)
-    symptoms, announced = await repo.flags_since(ctx.session, pid, today - timedelta(days=1), since)
-    return build_view(scores, symptoms, announced)
+    symptoms, announced = await repo.flags_since(
+        ctx.session, pid, today - timedelta(days=SYMPTOM_DAYS), since
+    )
+    return with_episode(build_view(scores, symptoms, announced), ctx.person)
+
+
+def with_episode(view: HistoryView, person: object) -> HistoryView:
+    """The view with the person's episode state (an ORM Person or a row with its columns)."""
+    return replace(
+        view,
+        episode=getattr(person, "episode_tier", None),
+        cleared_on=getattr(person, "cleared_on", None),
+    )
 
 
 def build_view(
@@ -72,14 +88,16 @@ async def views_for(s: AsyncSession, today_of: Mapping[int, date]) -> dict[int, 
     earliest = min(today_of.values())
     since = earliest - timedelta(days=LOOKBACK_DAYS)
     scores = await repo.recent_checkins_of(s, ids, since, trends.BASELINE_WINDOW)
-    flags = await repo.flags_since_of(s, ids, earliest - timedelta(days=1), since)
+    flags = await repo.flags_since_of(s, ids, earliest - timedelta(days=SYMPTOM_DAYS), since)
     views: dict[int, HistoryView] = {}
     for pid, today in today_of.items():
         own_since = today - timedelta(days=LOOKBACK_DAYS)
         symptoms, announced = flags[pid]
         views[pid] = build_view(
             ((d, k, sc) for d, k, sc, first in scores[pid] if d >= own_since or first),
-            repo.symptoms_by_day((d, c) for d, c in symptoms if d >= today - timedelta(days=1)),
+            repo.symptoms_by_day(
+                (d, c) for d, c in symptoms if d >= today - timedelta(days=SYMPTOM_DAYS)
+            ),
             ((d, t) for d, t in announced if d >= own_since),
         )
     return views
@@ -102,15 +120,38 @@ def with_score(view: HistoryView, day: date, kind: str, score: int) -> HistoryVi
     return replace(view, runs=[*runs, RunScore(day, score, phase)])  # type: ignore[arg-type]
 
 
-def tier_message(ctx: Ctx, result: Assessment) -> str:
-    """The announcement: advice first (unhedged for emergencies), then why, then the caveat."""
-    notice = ctx.content.tiers[result.tier.key]
-    parts = [f"{notice.title}. {notice.advice}"]
+def headline(ctx: Ctx, tier: Tier) -> str:
+    """A tier's title and advice as one paragraph: what to do, first and plainly."""
+    notice = ctx.content.tiers[tier.key]
+    return f"{notice.title}. {notice.advice}"
+
+
+def stop_running(ctx: Ctx) -> str:
+    """The hop/sacrum paragraph: stop running until a doctor has checked it."""
+    sf = ctx.content.messages.sacral_stress_fracture
+    return f"{sf.title}. {sf.advice}"
+
+
+def get_help(tier: Tier) -> bool:
+    """Emergency or same-day advice: it opens an episode and is never hedged."""
+    return tier >= Tier.URGENT
+
+
+def tier_message(ctx: Ctx, result: Assessment, day: date | None = None) -> str:
+    """The announcement: advice first, then why; the caveats belong to the training tiers.
+
+    `day` names the day it is about when that is not today (a backfill's reassessment).
+    """
+    parts = [headline(ctx, result.tier)]
+    if day is not None and day != ctx.today:
+        parts[0] = f"About {formatting.day(day, ctx.today)}: {parts[0]}"
     if result.hop_tender:
-        sf = ctx.content.messages.sacral_stress_fracture
-        parts.append(f"{sf.title}. {sf.advice}")
+        parts.append(stop_running(ctx))
     if result.reasons:
         parts.append("Why: " + " ".join(r if r.endswith(".") else r + "." for r in result.reasons))
+    if get_help(result.tier):
+        # Emergency and same-day advice is never followed by a hedge (CLINICAL.md "Wording").
+        return "\n\n".join(parts)
     if result.own_rule:
         parts.append(ctx.content.messages.rule_of_thumb_note)
     if result.tier is Tier.PROFESSIONAL:
@@ -138,17 +179,17 @@ async def standing_advice(ctx: Ctx) -> list[Reply]:
     if not standing:
         return []
     tier, day, reasons = max(standing, key=lambda t: (t[0], t[1]))
-    notice = ctx.content.tiers[tier.key]
     parts = [
-        f"{notice.title}. {notice.advice}",
+        headline(ctx, tier),
         f"I gave you this advice {_when(day, ctx.today)}, and it still stands.",
     ]
     if reasons:
         parts.append(f"Why: {reasons}")
-    if tier is Tier.PROFESSIONAL:
-        parts.append("Send /export for a file of your history to take along.")
-    parts.append(ctx.content.messages.disclaimer)
-    return [Reply("\n\n".join(parts), private=True)]
+    if not get_help(tier):
+        if tier is Tier.PROFESSIONAL:
+            parts.append("Send /export for a file of your history to take along.")
+        parts.append(ctx.content.messages.disclaimer)
+    return [Reply("\n\n".join(parts), private=True, meta={"tier": tier.key})]
 
 
 def _when(day: date, today: date) -> str:
@@ -156,13 +197,38 @@ def _when(day: date, today: date) -> str:
     return label if day >= today - timedelta(days=1) else f"on {label}"
 
 
-async def _announce(ctx: Ctx, day: date, result: Assessment) -> Reply:
+async def record_advice(ctx: Ctx, day: date, tier: Tier, reasons: str) -> bool:
+    """Store advice given (once per tier and day) and open an episode for get-help advice.
+
+    False when the same tier was already stored for that day: a concurrent tap got there first.
+    """
     assert ctx.person is not None
-    await repo.add_escalation(
-        ctx.session, ctx.person.id, day, result.tier.key, " ".join(result.reasons), ctx.now
-    )
+    added = await repo.add_escalation(ctx.session, ctx.person.id, day, tier.key, reasons, ctx.now)
+    if get_help(tier):
+        open_episode(ctx, tier, day)
     await ctx.commit()
-    return Reply(tier_message(ctx, result), private=True, meta={"tier": result.tier.key})
+    return added
+
+
+def open_episode(ctx: Ctx, tier: Tier, day: date) -> None:
+    """Open (or raise) the person's episode: core and posture reminders pause until cleared."""
+    person = ctx.person
+    assert person is not None
+    current = Tier[person.episode_tier.upper()] if person.episode_tier else Tier.NONE
+    if current is Tier.NONE:
+        person.episode_opened = day
+        person.episode_rest = False
+    if tier > current:
+        person.episode_tier = tier.key
+
+
+async def _announce(ctx: Ctx, day: date, result: Assessment) -> Reply | None:
+    """Announce a tier; None when a concurrent tap has already announced it for that day."""
+    added = await record_advice(ctx, day, result.tier, " ".join(result.reasons))
+    if not added and result.tier < Tier.EMERGENCY:
+        return None  # emergency advice is said every time; the rest once
+    text = tier_message(ctx, result, day)
+    return Reply(text, private=True, meta={"tier": result.tier.key})
 
 
 async def after_score(ctx: Ctx, day: date, confirmation: Reply, view: HistoryView) -> list[Reply]:
@@ -170,21 +236,26 @@ async def after_score(ctx: Ctx, day: date, confirmation: Reply, view: HistoryVie
 
     The red-flag screen rides in the confirmation's message (one message per tap on a phone);
     meta["confirmation"] keeps the bare confirmation for places that must split them (a club
-    post's private acknowledgement).
+    post's private acknowledgement). A backfilled day is assessed with what it completes:
+    today's rules run again when today has a score, and an announcement names its day.
     """
+    target = day
     if day != ctx.today:
-        return [confirmation]  # a backfilled day does not speak for today
-    result = trends.assess(view, day)
+        target = ctx.today if ctx.today in view.daily else day
+    result = trends.assess(view, target)
+    if day != ctx.today and target == day and result.tier < Tier.URGENT:
+        return [confirmation]  # an old day's training advice is no use today
     text = confirmation.text
-    if result.building_baseline and day in view.daily:
-        have = sum(1 for d in view.daily if d < day)
+    ask = result.ask_screen and target == ctx.today and not view.symptoms.get(target)
+    if result.building_baseline and result.tier is Tier.NONE and not ask and day in view.daily:
+        have = sum(1 for d in view.daily if d < day and (day - d).days <= trends.BASELINE_DAYS)
         text += (
             f" Building your baseline: {max(0, trends.MIN_SCORES - have)} more daily "
             "score(s) and I can compare each day with your usual."
         )
     first = Reply(text, private=True)
-    if result.ask_screen and not view.symptoms.get(day):
-        check = screen(ctx, reason=_screen_reason(view.daily, day))[0]
+    if ask:
+        check = screen(ctx, reason=_screen_reason(view.daily, target))[0]
         first = Reply(
             f"{text}\n\n{check.text}",
             buttons=check.buttons,
@@ -193,12 +264,14 @@ async def after_score(ctx: Ctx, day: date, confirmation: Reply, view: HistoryVie
         )
     replies = [first]
     if result.announce and result.tier > Tier.NONE:
-        announcement = await _announce(ctx, day, result)
-        if result.tier >= Tier.URGENT:
+        announcement = await _announce(ctx, target, result)
+        if announcement is None:
+            pass
+        elif get_help(result.tier):
             replies.insert(0, announcement)  # get-help advice comes before anything else
         else:
             replies.append(announcement)
-    if result.offer_return_to_run and await _may_offer_return(ctx, day):
+    if result.offer_return_to_run and target == ctx.today and await _may_offer_return(ctx, day):
         replies.append(await _offer_return(ctx, day))
     return replies
 
@@ -234,47 +307,192 @@ def _screen_reason(daily: dict[date, int], day: date) -> str:
 
 
 def screen(ctx: Ctx, *, reason: str = "", mentioned: frozenset[str] = frozenset()) -> list[Reply]:
-    """The red-flag screen as buttons (tap, not type)."""
+    """The red-flag screen as buttons (tap, not type); it works before consent too."""
     intro = "A quick safety check: do you have any of these? Tap any that apply."
     if mentioned:
         intro = "You mentioned something I should check. " + intro
     elif reason:
         intro = f"{reason} {intro}"
+    if ctx.person is None:
+        intro += " Nothing is stored unless you agree to it."
     rows = [(Button(s.label, actions.encode("f", s.code)),) for s in trends.SYMPTOMS]
     rows.append((Button(trends.NONE_OF_THESE_LABEL, actions.encode("f", trends.NONE_OF_THESE)),))
     return [Reply(intro, buttons=tuple(rows), private=True, meta={"screen": "1"})]
 
 
+def _labels(codes: frozenset[str]) -> str:
+    return ", ".join(s.label.lower() for s in trends.SYMPTOMS if s.code in codes)
+
+
+async def read_text(ctx: Ctx, text: str, replies: list[Reply]) -> list[Reply]:
+    """Read any text for red flags and add what they call for to the answer.
+
+    An emergency-tier mention leads with the emergency line (stored, with an episode, only
+    with consent); any mention brings the screen unless the answer already holds it. A belt
+    question gets the SI-belt note. Safety help never waits for consent.
+    """
+    reading = redflags.read(text)
+    out = list(replies)
+    if reading.codes:
+        if reading.emergency:
+            urgent = frozenset(
+                m.code for m in reading.mentions if not m.negated and m.tier is Tier.EMERGENCY
+            )
+            if ctx.person is not None:
+                await record_advice(
+                    ctx, ctx.today, Tier.EMERGENCY, f"you wrote about: {_labels(urgent)}"
+                )
+            line = (
+                f"{headline(ctx, Tier.EMERGENCY)}\n\nYou wrote about: {_labels(urgent)}. "
+                "These signs need checking straight away."
+            )
+            out.insert(0, Reply(line, private=True, meta={"tier": Tier.EMERGENCY.key}))
+        if not any("screen" in r.meta for r in out):
+            out += screen(ctx, mentioned=reading.codes)
+    if redflags.mentions_belt(text):
+        out.append(Reply(ctx.content.messages.si_belt, private=True))
+    return out
+
+
+def flag_advice(ctx: Ctx, code: str) -> Reply:
+    """What one red flag calls for, said at once: the tier's advice, and stop running for a
+    hop/sacrum report."""
+    found = trends.symptom(code)
+    assert found is not None
+    parts = [headline(ctx, found.tier)]
+    if code == "hop_tender":
+        parts.append(stop_running(ctx))
+    parts.append(f"You told me: {found.label.lower()}.")
+    return Reply("\n\n".join(parts), private=True, meta={"tier": found.tier.key})
+
+
 async def on_symptom(ctx: Ctx, action: Action) -> list[Reply]:
-    """A red-flag screen answer: record once, then advise at once if it is a red flag."""
-    if ctx.person is None:
-        return ctx.engine.consent_prompt(ctx, None)
+    """A red-flag screen answer: advice at once, stored only with consent, and a flag stands
+    for its day until the person says it was a mistake."""
     code = action.args[0]
-    today = ctx.today
     if code != trends.NONE_OF_THESE and trends.symptom(code) is None:
         return [Reply("This button has expired. Send /symptoms for a fresh list.")]
-    added = await repo.add_symptom(ctx.session, ctx.person.id, today, code, ctx.now)
-    await ctx.commit()
+    if ctx.person is None:
+        # Safety before consent: the advice now; the flag rides in the consent button.
+        if code == trends.NONE_OF_THESE:
+            return [
+                Reply(
+                    "Thanks: none of the warning signs. I haven't stored anything. If anything "
+                    "changes, send /symptoms.",
+                    private=True,
+                )
+            ]
+        from bot.handlers.core import consent_prompt
+
+        return [flag_advice(ctx, code), *consent_prompt(ctx, None, flag=code)]
+    today = ctx.today
+    view = await history_view(ctx, today)
+    standing = view.symptoms.get(today, frozenset()) - {trends.NONE_OF_THESE}
     if code == trends.NONE_OF_THESE:
-        text = (
-            "Thanks, none of the warning signs: noted. If anything changes, tell me or send "
-            "/symptoms."
-        )
-        return [Reply(text if added else "Already noted: none of these.", private=True)]
-    result = trends.assess(await history_view(ctx, today), today)
-    label = trends.symptom(code).label  # type: ignore[union-attr]
+        return await _none_of_these(ctx, view, standing)
+    return await record_flag(ctx, code, view)
+
+
+async def record_flag(ctx: Ctx, code: str, view: HistoryView | None = None) -> list[Reply]:
+    """Store a red flag for today and say what it calls for (the announcement when it is due)."""
+    assert ctx.person is not None
+    today = ctx.today
+    view = view or await history_view(ctx, today)
+    added = await repo.add_symptom(ctx.session, ctx.person.id, today, code, ctx.now)
+    # A flag after "none of these" the same day replaces it: the record must not contradict itself.
+    await repo.remove_symptoms(ctx.session, ctx.person.id, today, {trends.NONE_OF_THESE})
+    await ctx.commit()
+    codes = (view.symptoms.get(today, frozenset()) - {trends.NONE_OF_THESE}) | {code}
+    view = replace(view, symptoms={**view.symptoms, today: codes})
+    result = trends.assess(view, today)
     if result.tier >= Tier.EMERGENCY or result.announce:
-        # Red flags are repeated every time they are reported: safety over de-duplication.
-        return [await _announce(ctx, today, result)]
-    note = "Noted" if added else "Already noted"
+        announcement = await _announce(ctx, today, result)
+        if announcement is not None:
+            return [announcement]
+    found = trends.symptom(code)
+    assert found is not None
+    parts = [f"{'Noted' if added else 'Already noted'}: {found.label.lower()}."]
+    if result.tier > Tier.NONE:
+        parts.append(headline(ctx, result.tier))
+    if code == "hop_tender":
+        # Said on every report, even when the tier itself is not announced again.
+        parts.append(stop_running(ctx))
+    meta = {"tier": result.tier.key} if result.tier > Tier.NONE else {}
+    return [Reply("\n\n".join(parts), private=True, meta=meta)]
+
+
+async def _none_of_these(ctx: Ctx, view: HistoryView, standing: frozenset[str]) -> list[Reply]:
+    assert ctx.person is not None
+    today = ctx.today
+    if standing:
+        return [
+            Reply(
+                f"You reported {_labels(standing)} today, and that still stands. If it was a "
+                "mistake, clear it.",
+                buttons=((Button(CLEAR_LABEL, actions.encode("u", "today")),),),
+                private=True,
+            )
+        ]
+    added = await repo.add_symptom(ctx.session, ctx.person.id, today, trends.NONE_OF_THESE, ctx.now)
+    withdrawn = await _withdraw_today(ctx, view)
+    await ctx.commit()
+    if withdrawn:
+        return [
+            Reply(
+                "Thanks: none of the warning signs, so I've set aside today's advice about "
+                "your message. If anything changes, tell me or send /symptoms.",
+                private=True,
+            )
+        ]
+    text = (
+        "Thanks, none of the warning signs: noted. If anything changes, tell me or send /symptoms."
+    )
+    return [Reply(text if added else "Already noted: none of these.", private=True)]
+
+
+CLEAR_LABEL = "That was a mistake: clear it"
+
+
+async def on_clear(ctx: Ctx, _: Action) -> list[Reply]:
+    """[That was a mistake: clear it]: today's red flags and the advice they led to go."""
+    if ctx.person is None:
+        return [Reply("There's nothing stored about you.", private=True)]
+    today = ctx.today
+    view = await history_view(ctx, today)
+    codes = view.symptoms.get(today, frozenset()) - {trends.NONE_OF_THESE}
+    if not codes:
+        return [Reply("Nothing to clear: no warning signs are noted for today.", private=True)]
+    await repo.remove_symptoms(ctx.session, ctx.person.id, today, codes)
+    view = replace(view, symptoms={**view.symptoms, today: frozenset()})
+    await _withdraw_today(ctx, view)
+    await repo.add_symptom(ctx.session, ctx.person.id, today, trends.NONE_OF_THESE, ctx.now)
+    await ctx.commit()
     return [
         Reply(
-            f"{note}: {label}. {ctx.content.tiers[result.tier.key].advice}"
-            if result.tier > Tier.NONE
-            else f"{note}: {label}.",
+            f"Cleared: {_labels(codes)}, and the advice it led to. If anything changes, tell me "
+            "or send /symptoms.",
             private=True,
         )
     ]
+
+
+async def _withdraw_today(ctx: Ctx, view: HistoryView) -> bool:
+    """Take back today's get-help advice that today's answers no longer support.
+
+    An episode opened today closes when nothing of today's still calls for help; one opened
+    on an earlier day stands until the person says they have been checked.
+    """
+    person = ctx.person
+    assert person is not None
+    today = ctx.today
+    tier = trends.assess(view, today).tier
+    withdrawn = await repo.remove_escalations_above(ctx.session, person.id, today, tier)
+    if person.episode_opened == today and not get_help(tier):
+        person.episode_tier = None
+        person.episode_opened = None
+        person.episode_rest = False
+        withdrawn = True
+    return withdrawn
 
 
 async def cmd_symptoms(ctx: Ctx, _: Command) -> list[Reply]:
@@ -288,9 +506,14 @@ async def current_tier(ctx: Ctx) -> Tier:
 
 
 def tier_of(view: HistoryView, today: date) -> Tier:
-    """current_tier from a view already read."""
+    """current_tier from a view already read, with the person's episode state."""
     tier = trends.assess(view, today).tier
     recent = [a.tier for a in view.announcements if (today - a.day).days < trends.DEDUP_DAYS]
+    if view.episode is not None:
+        # Until they say they were cleared, the get-help advice is today's advice.
+        recent.append(Tier[view.episode.upper()])
+    if view.cleared_on is not None and (today - view.cleared_on).days < trends.CLEARED_MODIFY_DAYS:
+        recent.append(Tier.MODIFY)  # a week of easy training after "cleared to train"
     # Improving is good news, not a constraint on training: it never lowers a routine.
     return max([tier, *recent])
 
@@ -421,4 +644,4 @@ COMMANDS = {
     "exercise": cmd_exercise,
     "strength": cmd_strength,
 }
-ACTIONS = {"f": on_symptom, "r": on_routine_button}
+ACTIONS = {"f": on_symptom, "r": on_routine_button, "u": on_clear}

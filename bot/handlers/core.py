@@ -18,6 +18,7 @@ from bot.store import repo
 HISTORY_DAYS = 14
 ASK_SCORE = "How's your SI pain right now, from 0 (none) to 10 (worst imaginable)?"
 CONSENT_TEXT = (
+    "{disclaimer}\n\n"
     "To keep your history I need to store your pain scores and your answers to my questions, "
     "linked to your {platform} account. Only you see them: in groups I only ever show totals. "
     "/export gives you a copy and /delete erases everything, any time. Is that OK?"
@@ -34,14 +35,21 @@ def disclaimer(ctx: Ctx) -> str:
     return ctx.content.messages.disclaimer
 
 
-def consent_prompt(ctx: Ctx, pending: int | None, club_id: int | None = None) -> list[Reply]:
-    """Ask for consent; a score typed before consenting rides along in the button, not the DB."""
+def consent_prompt(
+    ctx: Ctx, pending: int | None, club_id: int | None = None, flag: str | None = None
+) -> list[Reply]:
+    """Ask for consent, with what the bot is not; a score or a red flag given before
+    consenting rides along in the button, not the database."""
     args: tuple[object, ...] = ("y",)
-    if pending is not None:
+    if flag is not None:
+        args += ("f", flag)
+    elif pending is not None:
         args += (pending,) if club_id is None else (pending, club_id)
     yes = actions.encode("c", *args)
-    text = CONSENT_TEXT.format(platform=ctx.inc.platform.capitalize())
-    if pending is not None:
+    text = CONSENT_TEXT.format(disclaimer=disclaimer(ctx), platform=ctx.inc.platform.capitalize())
+    if flag is not None:
+        text = "I'll keep what you told me in your history as soon as you say yes. " + text
+    elif pending is not None:
         text = f"I'll record {formatting.score(pending)} as soon as you say yes. " + text
     return [
         Reply(
@@ -68,9 +76,11 @@ async def cmd_start(ctx: Ctx, _: Command) -> list[Reply]:
     hello = (
         "Hi! I'm si-checkin. Every day I'll remind you to check in with a 0-10 pain score, do "
         "your core work and mind your posture; I keep your history, read the trend and tell you "
-        "plainly when to ease off, see a physio or get help.\n\n" + disclaimer(ctx)
+        "plainly when to ease off, see a physio or get help."
     )
-    return [Reply(hello), *consent_prompt(ctx, None)]
+    # One message on a phone: who I am, what I am not, and the consent question.
+    prompt = consent_prompt(ctx, None)[0]
+    return [Reply(f"{hello}\n\n{prompt.text}", buttons=prompt.buttons, private=True)]
 
 
 async def on_consent(ctx: Ctx, action: Action) -> list[Reply]:
@@ -103,6 +113,10 @@ async def on_consent(ctx: Ctx, action: Action) -> list[Reply]:
                 private=True,
             )
         ]
+    if len(action.args) > 2 and action.args[1] == "f":
+        # A red flag reported before consent: its advice was given then; now it is kept.
+        code = action.args[2]
+        return [*replies, *await advice.record_flag(ctx, code)]
     if len(action.args) > 2:
         from bot.handlers import clubs
 
@@ -138,13 +152,15 @@ async def record_score(ctx: Ctx, score: int, day: date, kind: str, source: str) 
 
 
 async def cmd_checkin(ctx: Ctx, command: Command) -> list[Reply]:
-    """/checkin shows the score buttons; /checkin 4 records directly."""
+    """/checkin shows the score buttons; /checkin 4 records directly (words are read too)."""
     if not command.args:
         return [ask_score()]
-    value = parsing.parse_score(command.raw_args)
+    value = parsing.score_in(command.raw_args)
     if value is None:
-        return [Reply("Scores are a whole number from 0 to 10, for example /checkin 4.")]
-    return await record_score(ctx, value, ctx.today, "daily", "chat")
+        usage = Reply("Scores are a whole number from 0 to 10, for example /checkin 4.")
+        return await advice.read_text(ctx, command.raw_args, [usage])
+    replies = await record_score(ctx, value, ctx.today, "daily", "chat")
+    return await advice.read_text(ctx, command.raw_args, replies)
 
 
 async def on_score_button(ctx: Ctx, action: Action) -> list[Reply]:
@@ -173,15 +189,20 @@ async def cmd_log(ctx: Ctx, command: Command) -> list[Reply]:
 
 
 async def cmd_run(ctx: Ctx, command: Command) -> list[Reply]:
-    """/run SCORE [during|after]: pain during or after today's run."""
-    usage = "Use /run SCORE [during or after], for example /run 3 after."
+    """/run SCORE [during|after] [yesterday]: pain during or after today's (or yesterday's) run."""
+    usage = "Use /run SCORE [during or after] [yesterday], for example /run 3 after."
     if not command.args:
         return [Reply(usage)]
     value = parsing.parse_score(command.args[0])
-    phase = (command.args[1].lower() if len(command.args) > 1 else "after").strip(".")
-    if value is None or phase not in repo.RUN_KINDS or len(command.args) > 2:
-        return [Reply(usage)]
-    return await record_score(ctx, value, ctx.today, repo.RUN_KINDS[phase], "chat")
+    words = [a.lower().strip(".,!") for a in command.args[1:]]
+    day = ctx.today
+    if "yesterday" in words:
+        words.remove("yesterday")
+        day = ctx.today - timedelta(days=1)
+    phase = words[0] if words else "after"
+    if value is None or phase not in repo.RUN_KINDS or len(words) > 1:
+        return await advice.read_text(ctx, command.raw_args, [Reply(usage)])
+    return await record_score(ctx, value, day, repo.RUN_KINDS[phase], "chat")
 
 
 async def cmd_note(ctx: Ctx, command: Command) -> list[Reply]:
@@ -191,10 +212,13 @@ async def cmd_note(ctx: Ctx, command: Command) -> list[Reply]:
     if not note:
         return [Reply("Use /note TEXT, for example /note stiff after a long drive.")]
     if not await repo.set_note(ctx.session, ctx.person.id, ctx.today, note):
-        return [Reply("Send today's score first, then add a note to it.")]
-    await ctx.commit()
-    cut = " (shortened to 280 characters)" if len(command.raw_args) > len(note) else ""
-    return [Reply(f"Note added to today's score{cut}.", private=True)]
+        answer = Reply("Send today's score first, then add a note to it.")
+    else:
+        await ctx.commit()
+        cut = " (shortened to 280 characters)" if len(command.raw_args) > len(note) else ""
+        answer = Reply(f"Note added to today's score{cut}.", private=True)
+    # A note is read like any message: "can't pee since this morning" must not be just filed.
+    return await advice.read_text(ctx, command.raw_args, [answer])
 
 
 async def cmd_timezone(ctx: Ctx, command: Command) -> list[Reply]:
@@ -330,19 +354,22 @@ async def cmd_help(ctx: Ctx, _: Command) -> list[Reply]:
 
 
 async def on_text(ctx: Ctx, text: str) -> list[Reply] | None:
-    """Free text: a score, a red-flag mention, or nothing we handle."""
-    value = parsing.parse_score(text)
-    flags = parsing.red_flag_mentions(text)
-    if value is None and not flags:
-        return None
-    if ctx.person is None:
-        return consent_prompt(ctx, value)
+    """Free text: a score, red flags, a belt question, or nothing we handle.
+
+    Safety comes before consent: red flags are answered for anyone; a score waits in the
+    consent button, and a high one brings the red-flag screen at once.
+    """
+    value = parsing.score_in(text)
     replies: list[Reply] = []
-    if value is not None:
+    if ctx.person is None:
+        if value is not None:
+            if value >= trends.HIGH_SCORE:
+                replies += advice.screen(ctx, reason=f"{formatting.score(value)} is high.")
+            replies += consent_prompt(ctx, value)
+    elif value is not None:
         replies += await record_score(ctx, value, ctx.today, "daily", "chat")
-    if flags and not any(r.meta.get("screen") for r in replies):
-        replies += advice.screen(ctx, mentioned=flags)
-    return replies
+    replies = await advice.read_text(ctx, text, replies)
+    return replies or None
 
 
 COMMANDS = {

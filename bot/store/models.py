@@ -84,6 +84,13 @@ class Person(Base):
     stopped: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     quiet_start: Mapped[time | None] = mapped_column(Time, nullable=True)
     quiet_end: Mapped[time | None] = mapped_column(Time, nullable=True)
+    # An episode (CLINICAL.md "Episodes"): opened by emergency or same-day advice, open until
+    # the person says they have been checked. episode_tier is set while it is open;
+    # episode_rest once they were told to rest; cleared_on is the day they were cleared.
+    episode_tier: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    episode_opened: Mapped[date | None] = mapped_column(Date, nullable=True)
+    episode_rest: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    cleared_on: Mapped[date | None] = mapped_column(Date, nullable=True)
 
 
 class CheckIn(Base):
@@ -117,12 +124,17 @@ class SymptomReport(Base):
 
 
 class Escalation(Base):
-    """A tier the bot announced, with the reasons it gave."""
+    """A tier the bot announced, with the reasons it gave: one row per tier and day.
+
+    The unique key, not a read before the write, is what keeps two taps at the same instant
+    from announcing (and storing) the same advice twice.
+    """
 
     __tablename__ = "escalations"
+    __table_args__ = (UniqueConstraint("person_id", "day", "tier"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    person_id: Mapped[int] = mapped_column(_person_fk(), index=True)
+    person_id: Mapped[int] = mapped_column(_person_fk())
     day: Mapped[date] = mapped_column(Date)
     tier: Mapped[str] = mapped_column(String(16))
     reasons: Mapped[str] = mapped_column(Text)

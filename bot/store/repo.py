@@ -21,6 +21,7 @@ from bot.store.models import (
     Reminder,
     SymptomReport,
 )
+from bot.trends import Tier
 
 DAILY = "daily"
 RUN_KINDS = {"during": "run_during", "after": "run_after"}
@@ -284,12 +285,46 @@ async def symptoms_since(
     return {d: frozenset(codes) for d, codes in by_day.items()}
 
 
+async def remove_symptoms(
+    s: AsyncSession, person_id: int, day: date, codes: Collection[str]
+) -> None:
+    """Remove a day's red-flag answers ("none of these" after a flag; a flag cleared)."""
+    await s.execute(
+        delete(SymptomReport).where(
+            SymptomReport.person_id == person_id,
+            SymptomReport.day == day,
+            SymptomReport.code.in_(sorted(codes)),
+        )
+    )
+
+
 async def add_escalation(
     s: AsyncSession, person_id: int, day: date, tier: str, reasons: str, now: datetime
-) -> None:
-    """Remember an announced tier so it is not repeated and shows in history and export."""
-    s.add(Escalation(person_id=person_id, day=day, tier=tier, reasons=reasons, created_at=now))
-    await s.flush()
+) -> bool:
+    """Remember an announced tier, once per day (the unique key decides, not a read first).
+
+    False when that tier was already stored for the day, e.g. by a tap at the same instant.
+    """
+    stmt = (
+        _insert(s, Escalation)
+        .values(person_id=person_id, day=day, tier=tier, reasons=reasons, created_at=now)
+        .on_conflict_do_nothing(index_elements=["person_id", "day", "tier"])
+    )
+    result = await s.execute(stmt)
+    return bool(result.rowcount)
+
+
+async def remove_escalations_above(s: AsyncSession, person_id: int, day: date, tier: Tier) -> bool:
+    """Withdraw a day's get-help advice above `tier`; True if any went."""
+    above = [t.key for t in (Tier.URGENT, Tier.EMERGENCY) if t > tier]
+    if not above:
+        return False
+    result = await s.execute(
+        delete(Escalation).where(
+            Escalation.person_id == person_id, Escalation.day == day, Escalation.tier.in_(above)
+        )
+    )
+    return bool(result.rowcount)
 
 
 async def escalations_since(s: AsyncSession, person_id: int, since: date) -> list[tuple[date, str]]:

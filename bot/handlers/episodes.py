@@ -1,0 +1,107 @@
+"""After "get help": the answers to "Have you been checked?" and "Did you book it?".
+
+CLINICAL.md "Episodes": emergency or same-day advice opens an episode (advice.open_episode);
+the daily check-in asks whether they have been checked until they say they were cleared.
+"""
+
+from __future__ import annotations
+
+from bot import actions
+from bot.actions import Action
+from bot.engine import Ctx
+from bot.events import Button, Reply
+from bot.handlers import advice
+from bot.store import repo
+from bot.trends import Tier
+
+CLEARED = "Yes, cleared to train"
+REST = "Yes, told to rest"
+NOT_YET = "Not yet"
+CHECKED_QUESTION = "Have you been checked by a doctor or physio?"
+
+
+def checked_buttons() -> tuple[tuple[Button, ...], ...]:
+    """[Yes, cleared to train] [Yes, told to rest] [Not yet]."""
+    return (
+        (Button(CLEARED, actions.encode("e", "cleared")),),
+        (Button(REST, actions.encode("e", "rest")), Button(NOT_YET, actions.encode("e", "notyet"))),
+    )
+
+
+def booked_buttons() -> tuple[tuple[Button, ...], ...]:
+    """[Booked] [Not yet] for the "see a professional" follow-up."""
+    return (
+        (Button("Booked", actions.encode("b", "y")), Button(NOT_YET, actions.encode("b", "n"))),
+    )
+
+
+def _ask_score() -> Reply:
+    from bot.handlers.core import ask_score
+
+    return ask_score()
+
+
+async def on_checked(ctx: Ctx, action: Action) -> list[Reply]:
+    """The person says whether they have been checked since get-help advice."""
+    person = ctx.person
+    if person is None:
+        return [Reply("There's nothing stored about you.", private=True)]
+    if person.episode_tier is None:
+        return [
+            Reply(
+                "Thanks. There's no open advice to follow up: send your score any time.",
+                private=True,
+            )
+        ]
+    answer = action.args[0]
+    await repo.set_activity(ctx.session, person.id, ctx.today, f"checked_{answer}", ctx.now)
+    tier = Tier[person.episode_tier.upper()]
+    if answer == "notyet":
+        # The advice in full, every time, unhedged.
+        text = f"{advice.headline(ctx, tier)}\n\nI'll ask again tomorrow."
+        await ctx.commit()
+        replies = [Reply(text, private=True, meta={"tier": tier.key})]
+        return replies if tier is Tier.EMERGENCY else [*replies, _ask_score()]
+    if answer == "rest":
+        person.episode_rest = True
+        await ctx.commit()
+        text = (
+            "Then rest as you were told. I'll keep training advice and core-work reminders off "
+            "until you tell me you're cleared to train; I'll ask each morning."
+        )
+        return [Reply(text, private=True), _ask_score()]
+    person.episode_tier = None
+    person.episode_opened = None
+    person.episode_rest = False
+    person.cleared_on = ctx.today
+    await ctx.commit()
+    text = (
+        "Good to hear you've been checked. Core-work and posture reminders are back on. For the "
+        "next week I'll keep your training advice at an easy level (shorter, slower, flat or "
+        "soft ground), then back to the usual rules. Follow what your clinician told you first."
+    )
+    return [Reply(text, private=True), _ask_score()]
+
+
+async def on_booked(ctx: Ctx, action: Action) -> list[Reply]:
+    """The answer to "Did you book the physio or sports doctor?", asked once."""
+    person = ctx.person
+    if person is None:
+        return [Reply("There's nothing stored about you.", private=True)]
+    booked = action.args[0] == "y"
+    kind = "pro_booked" if booked else "pro_not_booked"
+    await repo.set_activity(ctx.session, person.id, ctx.today, kind, ctx.now)
+    await ctx.commit()
+    if booked:
+        text = (
+            "Good. Keep logging until then; /export gives you a file of your history to show them."
+        )
+    else:
+        text = (
+            f"{advice.headline(ctx, Tier.PROFESSIONAL)} /export gives you a file of your history "
+            "to take along."
+        )
+    return [Reply(text, private=True)]
+
+
+ACTIONS = {"e": on_checked, "b": on_booked}
