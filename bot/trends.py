@@ -364,7 +364,9 @@ def _ask_screen(daily: Mapping[date, int], today: date, now: int | None) -> bool
         return False
     if now >= HIGH_SCORE:
         return True
-    previous = _before(daily, today)
+    # A rise is measured from a recent score: one from months ago says nothing about today.
+    oldest = today - timedelta(days=BASELINE_DAYS)
+    previous = [(d, s) for d, s in _before(daily, today) if d >= oldest]
     return bool(previous) and now - previous[-1][1] >= REAL_CHANGE
 
 

@@ -497,7 +497,12 @@ def routine_for(
         title = f"Your routine for {WEEKDAYS[weekday]} (easy day)"
         low_impact = [c for c in content.cross_training if c.kind == "low_impact"]
         choice = low_impact[day.toordinal() % len(low_impact)]
+        mobility = [c for c in content.cross_training if c.kind == "mobility"]
         swap_run = f"Instead of today's run, try low-impact cross-training. {choice.line()}"
+        if mobility:
+            # Yoga, Pilates and tai chi are in the library to be shown, not just stored.
+            extra = mobility[day.toordinal() % len(mobility)]
+            swap_run += f"\nFor mobility and control: {extra.line()}"
         if strength is not None:
             notes.append("Strength today: keep last week's load; don't add any.")
     notes.append(content.messages.pain_monitoring)

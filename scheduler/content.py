@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from bot import actions, formatting
 from bot.events import Button, Reply
+from bot.handlers import episodes
+from content import loader
+from content.loader import Content
 
 CHECKIN = "Morning check-in: how's your SI pain today, from 0 (none) to 10 (worst)? Tap a number."
-FOLLOW_UP = (
-    "Yesterday I suggested you ease off. How did the run, or the rest, go? "
-    "If you ran, /run 3 after logs how it felt."
+FOLLOW_UP = "Yesterday I said: {said}."
+FOLLOW_UP_RUN = (
+    "How did the run, or the rest, go? If you ran, /run 3 after yesterday logs how it felt."
 )
+BOOKED = "Three days ago I suggested a physio or sports doctor. Have you booked it?"
+EPISODE = (
+    "{question} {when} I said: {said}. Tap below, then your pain score, from 0 (none) "
+    "to 10 (worst)."
+)
+RUNNER_TIP_EVERY = 3  # every third posture reminder also carries a runner's tip
 NUDGE = (
     "A gentle nudge: no score from you yet today. Tap a number when you have a moment, "
     "it takes a second."
@@ -28,10 +39,30 @@ _CORE_BUTTONS = (
 )
 
 
-def checkin(follow_up: bool, meta: dict[str, str]) -> Reply:
-    """The daily check-in with the 0-10 keyboard; after an ease-off day it asks how it went."""
-    text = f"{CHECKIN}\n\n{FOLLOW_UP}" if follow_up else CHECKIN
-    return Reply(text, buttons=_SCORE_KEYBOARD, private=True, meta=meta)
+def _lower_first(title: str) -> str:
+    return title[:1].lower() + title[1:]
+
+
+def checkin(said: str | None, ask_booked: bool, meta: dict[str, str]) -> Reply:
+    """The daily check-in with the 0-10 keyboard; it names yesterday's advice (`said`, a tier's
+    title) and, three days after "see a professional", asks once whether it was booked."""
+    parts = [CHECKIN]
+    if said is not None:
+        parts.append(f"{FOLLOW_UP.format(said=_lower_first(said))} {FOLLOW_UP_RUN}")
+    buttons = _SCORE_KEYBOARD
+    if ask_booked:
+        parts.append(BOOKED)
+        buttons = (*episodes.booked_buttons(), *_SCORE_KEYBOARD)
+    return Reply("\n\n".join(parts), buttons=buttons, private=True, meta=meta)
+
+
+def episode_checkin(said: str, opened: date | None, today: date, meta: dict[str, str]) -> Reply:
+    """The check-in while an episode is open: "Have you been checked?" comes first."""
+    label = formatting.day(opened, today) if opened is not None else "recently"
+    when = label.capitalize() if label in ("today", "yesterday", "recently") else f"On {label}"
+    text = EPISODE.format(question=episodes.CHECKED_QUESTION, when=when, said=_lower_first(said))
+    buttons = (*episodes.checked_buttons(), *_SCORE_KEYBOARD)
+    return Reply(text, buttons=buttons, private=True, meta=meta)
 
 
 def nudge(meta: dict[str, str]) -> Reply:
@@ -45,6 +76,10 @@ def core(routine_text: str, snoozed: bool, meta: dict[str, str]) -> Reply:
     return Reply(f"{head}\n\n{routine_text}", buttons=_CORE_BUTTONS, private=True, meta=meta)
 
 
-def posture(tip: str, meta: dict[str, str]) -> Reply:
-    """A posture nudge with one tip."""
-    return Reply(POSTURE.format(tip=tip), private=True, meta=meta)
+def posture(library: Content, n: int, meta: dict[str, str]) -> Reply:
+    """The n-th posture nudge: one tip, and on every third a runner's tip from the library."""
+    text = POSTURE.format(tip=loader.posture_tip(library, n))
+    if n % RUNNER_TIP_EVERY == RUNNER_TIP_EVERY - 1 and library.messages.runner_tips:
+        tips = library.messages.runner_tips
+        text += f"\n\nRunner's tip: {tips[(n // RUNNER_TIP_EVERY) % len(tips)]}"
+    return Reply(text, private=True, meta=meta)

@@ -71,7 +71,7 @@ from bot.events import Address, Reply
 from bot.handlers import advice
 from bot.store import repo
 from bot.store.models import Activity, CheckIn, Delivery, Escalation, Person, Reminder, UTCDateTime
-from bot.trends import HistoryView
+from bot.trends import HistoryView, Tier
 from content import loader
 from scheduler import content, plan, timing
 from scheduler.ratelimit import RateLimiter, limiter_for
@@ -84,6 +84,12 @@ D = Delivery.__table__
 
 # Tiers after which the next morning's check-in asks how the run or the rest went.
 FOLLOW_UP_TIERS = frozenset({"modify", "professional", "urgent", "emergency"})
+# "See a professional" opens no episode; this many days later the check-in asks once
+# whether it was booked (CLINICAL.md "Episodes").
+BOOKED_AFTER_DAYS = 3
+# Reminders that pause while an episode is open: no "time for your core work" after
+# "go to the emergency department".
+EPISODE_HELD_KINDS = frozenset({"core", "snooze", "posture"})
 CORE_DONE_KINDS = ("core_done", "core_skipped")
 DEFAULT_BACKOFF = (0.5, 2.0, 8.0)
 
@@ -283,7 +289,7 @@ class Dispatcher:
                     or (item.c.paused_until is not None and item.c.paused_until > item.slot)
                 ):
                     item.outcome = Outcome.RESCHEDULE
-                elif (item.row.id, item.slot) in recorded:
+                elif (item.row.id, item.slot) in recorded or _held_by_episode(item):
                     item.outcome = Outcome.SKIP
                 elif not timing.catch_up(item.due_at, batch.now, grace):
                     item.outcome, item.dropped = Outcome.SKIP, True
@@ -331,15 +337,25 @@ class Dispatcher:
             "slot": item.slot.isoformat(),
             "kind": item.kind,
         }
+        tiers = self.engine.content.tiers
         if item.kind == "checkin":
-            return content.checkin((person.id, day - timedelta(days=1)) in facts.eased, meta)
+            if person.episode_tier is not None:
+                # After get-help advice the check-in first asks whether they were checked.
+                said = tiers[person.episode_tier].title
+                return content.episode_checkin(said, person.episode_opened, day, meta)
+            given = facts.advised.get((person.id, day - timedelta(days=1)))
+            booked = (person.id, day - timedelta(days=BOOKED_AFTER_DAYS)) in facts.professional
+            return content.checkin(tiers[given].title if given else None, booked, meta)
         if item.kind == "nudge":
             return None if (person.id, day) in facts.scored else content.nudge(meta)
         if item.kind == "posture":
-            return content.posture(loader.posture_tip(self.engine.content, row.sent_count), meta)
+            return content.posture(self.engine.content, row.sent_count, meta)
         if (person.id, day) in facts.core_marked:
             return None  # done or skipped already today: no reminder about it
-        tier = advice.tier_of(facts.views[(person.id, day)], day)
+        view = advice.with_episode(facts.views[(person.id, day)], person)
+        tier = advice.tier_of(view, day)
+        if advice.get_help(tier):
+            return None  # no Snooze or Skip ever sits under get-help advice
         week = advice.strength_week(person.strength_started, day)
         routine = loader.routine_for(self.engine.content, day, tier.key, week).text()
         return content.core(routine, item.extra, meta)
@@ -575,6 +591,11 @@ def _plain(column: Any) -> Any:
     return column.type
 
 
+def _held_by_episode(item: _Item) -> bool:
+    """Core-work and posture reminders wait while an episode is open."""
+    return item.kind in EPISODE_HELD_KINDS and item.person.episode_tier is not None
+
+
 def _item(row: Any, person: Any, c: plan.Controls, now: datetime) -> _Item:
     """Decide whether the regular slot or the one-off extra send is the one due now."""
     regular = plan.send_time(row.next_slot, c) if row.next_slot is not None else None
@@ -601,6 +622,9 @@ async def _people(s: AsyncSession, ids: set[int]) -> dict[int, Any]:
         P.c.quiet_start,
         P.c.quiet_end,
         P.c.strength_started,
+        P.c.episode_tier,
+        P.c.episode_opened,
+        P.c.cleared_on,
     )
     rows = await s.execute(select(*cols).where(_among(s, P.c.id, sorted(ids))))
     return {r.id: r for r in rows}
@@ -622,7 +646,9 @@ async def _recorded(s: AsyncSession, items: list[_Item]) -> set[tuple[int, datet
 class _Facts:
     """What the batch's messages depend on, read in a few queries rather than per person."""
 
-    eased: set[tuple[int, date]] = field(default_factory=set)  # ease-off announced that day
+    # The highest follow-up tier announced to a person on a day, and "see a professional" days.
+    advised: dict[tuple[int, date], str] = field(default_factory=dict)
+    professional: set[tuple[int, date]] = field(default_factory=set)
     scored: set[tuple[int, date]] = field(default_factory=set)  # a daily score that day
     core_marked: set[tuple[int, date]] = field(default_factory=set)  # core done/skipped
     # The trend view for the core routine's tier, by (person, their date).
@@ -641,13 +667,18 @@ class _Facts:
             return facts
         if ids := by_kind.get("checkin"):
             rows = await s.execute(
-                select(Escalation.person_id, Escalation.day).where(
+                select(Escalation.person_id, Escalation.day, Escalation.tier).where(
                     _among(s, Escalation.person_id, sorted(ids)),
-                    Escalation.day >= earliest - timedelta(days=1),
+                    Escalation.day >= earliest - timedelta(days=BOOKED_AFTER_DAYS),
                     Escalation.tier.in_(sorted(FOLLOW_UP_TIERS)),
                 )
             )
-            facts.eased = {(p, d) for p, d in rows}
+            for p, d, tier in rows:
+                known = facts.advised.get((p, d))
+                if known is None or Tier[tier.upper()] > Tier[known.upper()]:
+                    facts.advised[(p, d)] = tier
+                if tier == Tier.PROFESSIONAL.key:
+                    facts.professional.add((p, d))
         if ids := by_kind.get("nudge"):
             rows = await s.execute(
                 select(CheckIn.person_id, CheckIn.day).where(

@@ -174,7 +174,14 @@ async def standing_advice(ctx: Ctx) -> list[Reply]:
         for day, tier, reasons in await repo.escalation_notes_since(
             ctx.session, ctx.person.id, since
         )
-        if tier in TIER_KEYS and Tier[tier.upper()] >= Tier.MODIFY
+        if tier in TIER_KEYS
+        and Tier[tier.upper()] >= Tier.MODIFY
+        # get-help advice is settled once they say they were cleared to train
+        and not (
+            ctx.person.cleared_on is not None
+            and day <= ctx.person.cleared_on
+            and get_help(Tier[tier.upper()])
+        )
     ]
     if not standing:
         return []
@@ -508,7 +515,14 @@ async def current_tier(ctx: Ctx) -> Tier:
 def tier_of(view: HistoryView, today: date) -> Tier:
     """current_tier from a view already read, with the person's episode state."""
     tier = trends.assess(view, today).tier
-    recent = [a.tier for a in view.announcements if (today - a.day).days < trends.DEDUP_DAYS]
+    cleared = view.cleared_on
+    recent = [
+        a.tier
+        for a in view.announcements
+        if (today - a.day).days < trends.DEDUP_DAYS
+        # get-help advice given before they were cleared to train is settled
+        and not (cleared is not None and a.day <= cleared and get_help(a.tier))
+    ]
     if view.episode is not None:
         # Until they say they were cleared, the get-help advice is today's advice.
         recent.append(Tier[view.episode.upper()])

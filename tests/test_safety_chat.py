@@ -1,0 +1,347 @@
+"""Safety before everything, as people meet it: red flags in the words they type, help before
+consent, and the episode after "get help". Each test is one thing a runner saw go wrong."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from sqlalchemy import select
+
+from bot import actions
+from bot.app import App
+from bot.events import Incoming
+from bot.store.models import Escalation, Person, SymptomReport
+from tests.conftest import Chat, row_counts
+from tests.test_reminders import Person_
+
+EMERGENCY = "Get help now. Call emergency services"
+HEDGES = ("rule of thumb", "general training guidance")
+
+
+async def ready(app: App, user: str = "ann") -> Chat:
+    chat = Chat(app, user)
+    await chat.onboard()
+    return chat
+
+
+async def days_of(chat: Chat, *values: int) -> str:
+    reply = ""
+    for i, value in enumerate(values):
+        if i:
+            chat.later(days=1)
+        reply = await chat.say(str(value))
+    return reply
+
+
+def export_rows(reply: str) -> list[str]:
+    path = reply.split("(file saved: ")[1].split(")")[0]
+    return Path(path).read_text(encoding="utf-8").splitlines()
+
+
+async def stored(app: App) -> int:
+    counts = await row_counts(app)
+    return sum(n for table, n in counts.items() if table != "alembic_version")
+
+
+# --- help before consent ----------------------------------------------------------------
+
+
+async def test_a_first_message_with_emergency_signs_gets_help_before_any_consent(app: App) -> None:
+    eve = Chat(app, "eve")
+    reply = await eve.say("I cant feel my groin and I peed myself")
+    assert reply.startswith(EMERGENCY)
+    assert "[None of these]" in reply  # the screen, to tap what applies
+    assert not any(h in reply.split("Tap any that apply")[0] for h in HEDGES)
+    assert await stored(app) == 0  # nothing is stored without consent
+    await eve.say("/start")
+    assert "I haven't stored anything" in await eve.say("No thanks")
+    again = await eve.say("I cant feel my groin and I peed myself")
+    assert again.startswith(EMERGENCY)
+    assert await stored(app) == 0
+
+
+async def test_symptoms_and_its_buttons_work_before_consent_and_the_flag_waits_in_the_button(
+    app: App,
+) -> None:
+    eve = Chat(app, "eve")
+    screen = await eve.say("/symptoms")
+    assert "[Fever with back pain]" in screen
+    assert "Nothing is stored unless you agree" in screen
+    advice = await eve.say("Fever with back pain")
+    assert advice.startswith("See a doctor today.")
+    assert "I can't diagnose you" in advice  # the consent question carries the disclaimer
+    assert "[I agree]" in advice
+    assert await stored(app) == 0
+    saved = await eve.say("I agree")
+    assert "you're set up" in saved
+    async with app.sessions() as s:
+        codes = list(await s.scalars(select(SymptomReport.code)))
+        person = await s.scalar(select(Person))
+    assert codes == ["fever"]  # stored once they agreed
+    assert person is not None and person.episode_tier == "urgent"
+
+
+async def test_every_consent_question_says_what_the_bot_is_not(app: App) -> None:
+    disclaimer = "I can't diagnose you or replace a physio or doctor."
+    assert disclaimer in await Chat(app, "a").say("4")  # a first score
+    assert disclaimer in await Chat(app, "b").say("/history")  # a slash command
+    assert disclaimer in await Chat(app, "c").say("/start")
+    tap = Incoming("console", "d", "d", action=actions.encode("s", 3))
+    replies = await app.engine.handle(tap)
+    assert disclaimer in replies[-1].text  # a score button
+
+
+async def test_a_high_first_score_before_consent_brings_the_screen_first(app: App) -> None:
+    eve = Chat(app, "eve")
+    reply = await eve.say("9")
+    assert reply.index("A quick safety check") < reply.index("I'll record 9/10")
+    assert await stored(app) == 0
+
+
+# --- every text is read -----------------------------------------------------------------
+
+
+async def test_a_note_is_read_for_red_flags(app: App) -> None:
+    ann = await ready(app)
+    await ann.say("3")
+    reply = await ann.say("/note can't pee since this morning, groin numb")
+    assert reply.startswith(EMERGENCY)
+    assert "Note added to today's score" in reply
+    assert "[None of these]" in reply
+
+
+async def test_a_score_with_words_is_recorded_and_its_flags_handled(app: App) -> None:
+    ann = await ready(app)
+    reply = await ann.say("7, and my inner thighs feel numb")
+    assert reply.startswith(EMERGENCY)
+    assert "Recorded 7/10 for today" in reply
+    assert "[Numb saddle area (groin, buttocks)]" in reply
+    assert "/10" in (await ann.say("/history"))
+
+
+async def test_an_emergency_mention_leads_with_the_emergency_line_not_a_checklist(
+    app: App,
+) -> None:
+    ann = await ready(app)
+    reply = await ann.say("my groin is numb and I can't pee properly")
+    assert reply.startswith(EMERGENCY)
+    assert reply.index(EMERGENCY) < reply.index("[Numb saddle area (groin, buttocks)]")
+
+
+async def test_a_negated_mention_gets_no_emergency_line(app: App) -> None:
+    ann = await ready(app)
+    reply = await ann.say("4, no numbness and no problems peeing")
+    assert "Recorded 4/10" in reply
+    assert EMERGENCY not in reply
+
+
+async def test_a_belt_question_gets_the_si_belt_note(app: App) -> None:
+    ann = await ready(app)
+    reply = await ann.say("should I wear an SI belt for running?")
+    assert "guidelines do not recommend belts as treatment" in reply
+
+
+# --- episodes ---------------------------------------------------------------------------
+
+
+async def test_after_emergency_advice_no_core_or_posture_until_cleared(app: App) -> None:
+    ann = Person_(app, "ann", tz="Europe/Berlin")
+    await ann.chat.onboard()
+    await ann.say("/remind posture 10:00,14:00")
+    assert (await ann.say("numb saddle")).startswith(EMERGENCY)
+    await ann.say("Numb saddle area (groin, buttocks)")
+    day_one = await ann.wait(hours=23)  # 08:00 -> 07:00 next morning, Berlin
+    texts = [t for _, _, t in day_one]
+    assert not any(t.startswith(("Time for your core work", "Posture check")) for t in texts)
+    morning = await ann.wait(hours=2)
+    assert [t for _, _, t in morning] == [
+        "Have you been checked by a doctor or physio? Yesterday I said: get help now. "
+        "Tap below, then your pain score, from 0 (none) to 10 (worst)."
+    ]
+    not_yet = await ann.say("Not yet")
+    assert not_yet.startswith(EMERGENCY)
+    assert not any(h in not_yet for h in HEDGES)
+    assert "[Snooze 1h]" not in not_yet
+    assert not any(t.startswith("Time for your core") for _, _, t in await ann.wait(hours=12))
+    ann.chat.out.seek(0)
+    await ann.wait(hours=11)
+    cleared = await ann.say("Yes, cleared to train")
+    assert "Core-work and posture reminders are back on" in cleared
+    later = [t for _, _, t in await ann.wait(hours=12)]
+    assert any(t.startswith("Posture check") for t in later)
+    assert any(t.startswith("Time for your core work") for t in later)
+    today = await ann.say("/today")
+    assert "(easy day)" in today  # a week at the modify level after "cleared"
+
+
+async def test_told_to_rest_keeps_core_work_off_and_asks_again(app: App) -> None:
+    ann = Person_(app, "ann", tz="Europe/Berlin")
+    await ann.chat.onboard()
+    await days_of(ann.chat, 7, 8)  # 7 or more two days in a row: see a doctor today
+    await ann.wait(hours=24)
+    rest = await ann.say("Yes, told to rest")
+    assert "until you tell me you're cleared" in rest
+    week = [t for _, _, t in await ann.wait(days=2)]
+    assert not any(t.startswith("Time for your core work") for t in week)
+    assert sum(t.startswith("Have you been checked") for t in week) == 2
+
+
+async def test_the_ladder_is_not_offered_after_emergency_fever_or_hop_reports(app: App) -> None:
+    for code, user in (
+        ("Numb saddle area (groin, buttocks)", "a"),
+        ("Fever with back pain", "b"),
+        ("Pain on hop/impact + tender sacrum", "c"),
+    ):
+        chat = await ready(app, user)
+        await days_of(chat, 1, 1, 1, 1, 1, 1)
+        await chat.say("/symptoms")
+        await chat.say(code)
+        chat.later(days=1)
+        reply = await chat.say("1")
+        assert "Ready to try running?" not in reply, code
+    # near miss: the same week without a report does offer it
+    dan = await ready(app, "dan")
+    assert "Ready to try running?" in await days_of(dan, 1, 1, 1, 1, 1, 1, 1)
+
+
+async def test_a_hop_report_says_stop_running_every_time(app: App) -> None:
+    ann = await ready(app)
+    await ann.say("/symptoms")
+    assert "Stop running" in await ann.say("Pain on hop/impact + tender sacrum")
+    ann.later(days=1)
+    await ann.say("/symptoms")
+    assert "Stop running" in await ann.say("Pain on hop/impact + tender sacrum")
+
+
+async def test_the_morning_follow_up_names_the_advice_given(app: App) -> None:
+    ann = Person_(app, "ann")
+    await ann.chat.onboard()
+    await days_of(ann.chat, 2, 2, 2, 5)  # ease off today
+    stamps = await ann.wait(hours=25)
+    checkins = [t for _, _, t in stamps if t.startswith("Morning check-in")]
+    assert checkins
+    full = ann.chat.out.getvalue()
+    assert "Yesterday I said: ease off today." in full
+    assert "/run 3 after yesterday" in full
+    logged = await ann.say("/run 3 after yesterday")
+    assert "after your run for yesterday" in logged
+
+
+async def test_see_a_professional_is_followed_up_once_three_days_later(app: App) -> None:
+    ann = Person_(app, "ann")
+    await ann.chat.onboard()
+    await ann.say("/symptoms")
+    assert "Time to see a professional" in await ann.say("Pain stopping daily activities")
+    await ann.wait(days=3, hours=2)
+    full = ann.chat.out.getvalue()
+    assert full.count("Have you booked it?") == 1
+    assert "Good. Keep logging" in await ann.say("Booked")
+
+
+# --- rules in conversation --------------------------------------------------------------
+
+
+async def test_a_backfill_completes_two_high_days_and_names_the_day(app: App) -> None:
+    ann = await ready(app)
+    await ann.say("8")
+    reply = await ann.say("/log 8 yesterday")
+    assert "Recorded 8/10 for yesterday" in reply
+    assert "See a doctor today" in reply
+    assert "7/10 or more two days in a row" in reply
+
+
+async def test_scores_from_months_ago_do_not_make_the_baseline(app: App) -> None:
+    ann = await ready(app)
+    await days_of(ann, 1, 1, 1)
+    ann.later(days=298)
+    reply = await ann.say("4")
+    assert "above your usual" not in reply
+    assert "Building your baseline" in reply
+
+
+async def test_steady_low_pain_is_not_sent_to_a_professional(app: App) -> None:
+    ann = await ready(app)
+    said = [await ann.say("1")]
+    for i in range(1, 30):
+        ann.later(days=1)
+        said.append(await ann.say(str(1 + i % 2)))
+    assert not any("see a professional" in s for s in said)
+
+
+async def test_a_first_day_ten_gets_ease_off_advice_not_building_your_baseline(app: App) -> None:
+    ann = await ready(app)
+    reply = await ann.say("10")
+    assert "Building your baseline" not in reply
+    assert "Ease off today" in reply
+    assert "A quick safety check" in reply
+    assert "Ease off today. Ease off today" not in reply  # no doubled heading
+
+
+async def test_none_of_these_after_a_flag_does_not_erase_it(app: App) -> None:
+    ann = await ready(app)
+    await ann.say("/symptoms")
+    await ann.say("Fever with back pain")
+    await ann.say("/symptoms")
+    reply = await ann.say("None of these")
+    assert "fever with back pain today, and that still stands" in reply
+    assert "[That was a mistake: clear it]" in reply
+    rows = [r for r in export_rows(await ann.say("/export")) if r.startswith("symptom,")]
+    assert [r.split(",")[2] for r in rows] == ["fever"]
+    cleared = await ann.say("That was a mistake: clear it")
+    assert "Cleared: fever with back pain" in cleared
+    rows = [r for r in export_rows(await ann.say("/export")) if r.startswith("symptom,")]
+    assert [r.split(",")[2] for r in rows] == ["none"]
+    async with app.sessions() as s:
+        person = await s.scalar(select(Person))
+    assert person is not None and person.episode_tier is None  # a mistake opens no episode
+
+
+async def test_get_help_advice_is_never_hedged(app: App) -> None:
+    ann = await ready(app)
+    urgent = await days_of(ann, 7, 7)
+    head = urgent.split("Recorded 7/10")[0]
+    assert "See a doctor today" in head and not any(h in head for h in HEDGES)
+    await ann.say("/symptoms")
+    emergency = await ann.say("Symptoms in both legs")
+    assert emergency.startswith(EMERGENCY)
+    assert not any(h in emergency for h in HEDGES)
+
+
+async def test_two_taps_at_the_same_instant_announce_once(app: App) -> None:
+    ann = await ready(app)
+    await ann.say("8")
+    ann.later(days=1)
+    tap = Incoming("console", "ann", "ann", action=actions.encode("s", 9))
+    both = await asyncio.gather(app.engine.handle(tap), app.engine.handle(tap))
+    said = [r.text for replies in both for r in replies]
+    assert sum("See a doctor today" in t for t in said) == 1
+    async with app.sessions() as s:
+        tiers = list(await s.scalars(select(Escalation.tier).where(Escalation.tier == "urgent")))
+    assert tiers == ["urgent"]
+
+
+async def test_easy_days_show_mobility_work_and_posture_carries_runner_tips(app: App) -> None:
+    ann = await ready(app)
+    await days_of(ann, 2, 2, 2, 5)
+    today = await ann.say("/today")
+    assert "For mobility and control:" in today
+    assert any(w in today for w in ("Yoga", "Pilates", "Tai chi"))
+    from content.loader import default_content
+    from scheduler import content
+
+    library = default_content()
+    posture = [content.posture(library, n, {}).text for n in range(6)]
+    assert sum("Runner's tip:" in p for p in posture) == 2
+    assert any("shoes" in p for p in posture)
+
+
+def test_episode_checkin_has_no_snooze_or_skip() -> None:
+    from datetime import date
+
+    from scheduler import content
+
+    reply = content.episode_checkin("Get help now", date(2026, 3, 2), date(2026, 3, 3), {})
+    labels = [b.label for row in reply.buttons for b in row]
+    assert labels[:3] == ["Yes, cleared to train", "Yes, told to rest", "Not yet"]
+    assert "Snooze 1h" not in labels and "Skip today" not in labels
