@@ -64,6 +64,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("history", "Your recent scores, trend and chart"),
     CommandSpec("today", "Today's 10-15 minute core and mobility routine"),
     CommandSpec("symptoms", "Check for warning signs that need a doctor", needs_consent=False),
+    CommandSpec("checked", "Tell me you've been checked by a doctor or physio"),
     CommandSpec("exercises", "The exercise library", needs_consent=False),
     CommandSpec(
         "exercise",

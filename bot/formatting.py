@@ -27,6 +27,11 @@ def day(d: date, today: date | None = None) -> str:
     return f"{d:%a} {d.day} {d:%b}"
 
 
+def in_sentence(title: str) -> str:
+    """A title as it reads inside a sentence: "Get help now" -> "get help now"."""
+    return title[:1].lower() + title[1:]
+
+
 def sparkline(values: Iterable[int | None]) -> str:
     """0-10 scores as a one-line bar chart; a missing day is a middle dot."""
     out = []

@@ -39,16 +39,12 @@ _CORE_BUTTONS = (
 )
 
 
-def _lower_first(title: str) -> str:
-    return title[:1].lower() + title[1:]
-
-
 def checkin(said: str | None, ask_booked: bool, meta: dict[str, str]) -> Reply:
     """The daily check-in with the 0-10 keyboard; it names yesterday's advice (`said`, a tier's
     title) and, three days after "see a professional", asks once whether it was booked."""
     parts = [CHECKIN]
     if said is not None:
-        parts.append(f"{FOLLOW_UP.format(said=_lower_first(said))} {FOLLOW_UP_RUN}")
+        parts.append(f"{FOLLOW_UP.format(said=formatting.in_sentence(said))} {FOLLOW_UP_RUN}")
     buttons = _SCORE_KEYBOARD
     if ask_booked:
         parts.append(BOOKED)
@@ -60,7 +56,9 @@ def episode_checkin(said: str, opened: date | None, today: date, meta: dict[str,
     """The check-in while an episode is open: "Have you been checked?" comes first."""
     label = formatting.day(opened, today) if opened is not None else "recently"
     when = label.capitalize() if label in ("today", "yesterday", "recently") else f"On {label}"
-    text = EPISODE.format(question=episodes.CHECKED_QUESTION, when=when, said=_lower_first(said))
+    text = EPISODE.format(
+        question=episodes.CHECKED_QUESTION, when=when, said=formatting.in_sentence(said)
+    )
     buttons = (*episodes.checked_buttons(), *_SCORE_KEYBOARD)
     return Reply(text, buttons=buttons, private=True, meta=meta)
 

@@ -89,7 +89,8 @@ FOLLOW_UP_TIERS = frozenset({"modify", "professional", "urgent", "emergency"})
 BOOKED_AFTER_DAYS = 3
 # Reminders that pause while an episode is open: no "time for your core work" after
 # "go to the emergency department".
-EPISODE_HELD_KINDS = frozenset({"core", "snooze", "posture"})
+# The check-in's nudge waits too: nobody should be nagged for a score on their way to a doctor.
+EPISODE_HELD_KINDS = frozenset({"core", "snooze", "posture", "nudge"})
 CORE_DONE_KINDS = ("core_done", "core_skipped")
 DEFAULT_BACKOFF = (0.5, 2.0, 8.0)
 
@@ -592,7 +593,7 @@ def _plain(column: Any) -> Any:
 
 
 def _held_by_episode(item: _Item) -> bool:
-    """Core-work and posture reminders wait while an episode is open."""
+    """Core-work, posture and nudge reminders wait while an episode is open."""
     return item.kind in EPISODE_HELD_KINDS and item.person.episode_tier is not None
 
 

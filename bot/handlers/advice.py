@@ -544,6 +544,13 @@ async def cmd_today(ctx: Ctx, _: Command) -> list[Reply]:
     """Today's 10-15 minute routine, adapted to the current tier."""
     assert ctx.person is not None
     tier = await current_tier(ctx)
+    if get_help(tier):
+        # No routine and no Done button under get-help advice.
+        text = (
+            f"{headline(ctx, tier)}\n\nCore work waits until you have been checked. "
+            "Send /checked when you have been."
+        )
+        return [Reply(text, private=True, meta={"tier": tier.key})]
     week = strength_week(ctx.person.strength_started, ctx.today)
     routine = loader.routine_for(ctx.content, ctx.today, tier.key, week)
     return [

@@ -6,11 +6,12 @@ the daily check-in asks whether they have been checked until they say they were 
 
 from __future__ import annotations
 
-from bot import actions
+from bot import actions, formatting
 from bot.actions import Action
 from bot.engine import Ctx
 from bot.events import Button, Reply
 from bot.handlers import advice
+from bot.parsing import Command
 from bot.store import repo
 from bot.trends import Tier
 
@@ -39,6 +40,17 @@ def _ask_score() -> Reply:
     from bot.handlers.core import ask_score
 
     return ask_score()
+
+
+async def cmd_checked(ctx: Ctx, _: Command) -> list[Reply]:
+    """/checked: the "Have you been checked?" buttons, any time an episode is open."""
+    person = ctx.person
+    assert person is not None
+    if person.episode_tier is None:
+        return [Reply("There's no open advice to follow up: send your score any time.")]
+    said = ctx.content.tiers[person.episode_tier].title
+    text = f"{CHECKED_QUESTION} I said: {formatting.in_sentence(said)}."
+    return [Reply(text, buttons=checked_buttons(), private=True)]
 
 
 async def on_checked(ctx: Ctx, action: Action) -> list[Reply]:
@@ -104,4 +116,5 @@ async def on_booked(ctx: Ctx, action: Action) -> list[Reply]:
     return [Reply(text, private=True)]
 
 
+COMMANDS = {"checked": cmd_checked}
 ACTIONS = {"e": on_checked, "b": on_booked}
