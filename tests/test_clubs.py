@@ -90,9 +90,10 @@ async def post(app: App) -> Reply:
 async def tap(app: App, user: str, reply: Reply, score: int) -> list[Reply]:
     """A member taps a score on the club post (agreeing to storage first if needed)."""
     first = await in_group(app, user, action=button(reply, str(score)))
-    if first and first[0].buttons and first[0].buttons[0][0].label == "I agree":
+    consent = [r for r in first if r.buttons and r.buttons[0][0].label == "I agree"]
+    if consent:
         assert all(r.private for r in first)
-        return await in_group(app, user, action=button(first[0], "I agree"))
+        return await in_group(app, user, action=button(consent[0], "I agree"))
     return first
 
 
@@ -162,6 +163,19 @@ async def test_consent_is_asked_privately_and_nothing_stored_before_it(app: App)
     assert any("Recorded 4/10" in r.text for r in done)
     async with app.sessions() as s:
         assert len(list(await s.scalars(select(ClubMember)))) == 1
+
+
+async def test_a_high_tap_before_consent_brings_the_screen_privately_first(app: App) -> None:
+    await in_group(app, "ada", "/club on 07:30", admin=True)
+    reply = await post(app)
+    ask = await in_group(app, "newbie", action=button(reply, "9"))
+    assert all(r.private for r in ask)
+    assert "A quick safety check" in ask[0].text and "screen" in ask[0].meta
+    assert "I can't diagnose you" in ask[-1].text and "I'll record 9/10" in ask[-1].text
+    async with app.sessions() as s:
+        assert list(await s.scalars(select(ClubMember))) == []
+    advice = await in_group(app, "newbie", action=button(ask[0], "Fever with back pain"))
+    assert advice[0].text.startswith("See a doctor today") and advice[0].private
 
 
 async def test_escalation_goes_to_the_members_dm_never_the_group(app: App) -> None:

@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import clubstats, formatting, parsing
+from bot import clubstats, formatting, parsing, trends
 from bot.actions import Action
 from bot.engine import Ctx
 from bot.events import Address, ChatKind, Reply
@@ -196,7 +196,15 @@ async def on_club_tap(ctx: Ctx, action: Action) -> list[Reply]:
     if club is None or club.platform != ctx.inc.platform:
         return [Reply("This button has expired.", private=True)]
     if ctx.person is None:
-        return consent_prompt(ctx, score, club_id)
+        # Safety before consent: a high tap brings the red-flag screen at once, privately.
+        from bot.handlers.advice import screen
+
+        first = (
+            screen(ctx, reason=f"{formatting.score(score)} is high.")
+            if score >= trends.HIGH_SCORE
+            else []
+        )
+        return [*first, *consent_prompt(ctx, score, club_id)]
     await club_repo.join(ctx.session, club.id, ctx.person.id, ctx.now)
     replies = await record_score(ctx, score, ctx.today, repo.DAILY, "club")
     return _to_dm(ctx, replies)
