@@ -12,17 +12,23 @@ from dataclasses import dataclass
 
 VERSION = "1"
 MAX_PAYLOAD = 60
+MAX_ID = 2**31 - 1  # row ids are 32-bit integers on every engine; dates as ordinals fit too
 
 # kind -> regex for its arguments (joined by ':')
 _KINDS: dict[str, re.Pattern[str]] = {
     "s": re.compile(r"(?:[0-9]|10)"),  # daily score 0..10
     # consent yes/no, optional pending score and the club whose post it came from, or a red
     # flag reported before consent
-    "c": re.compile(r"(?:y|n)(?::(?:[0-9]|10)(?::[0-9]{1,12})?)?|y:f:[a-z_]{2,20}"),
+    # (and, since the day it was typed matters, that day as a date ordinal: y:SCORE:CLUB:DAY
+    # with CLUB 0 for none)
+    "c": re.compile(
+        r"(?:y|n)(?::(?:[0-9]|10)(?::[0-9]{1,10})?)?|y:f:[a-z_]{2,20}"
+        r"|y:(?:[0-9]|10):[0-9]{1,10}:[0-9]{6}"
+    ),
     "d": re.compile(r"y|n"),  # delete confirm / cancel
     "f": re.compile(r"[a-z_]{2,20}"),  # red-flag screen option code
     "r": re.compile(r"done|snooze|skip"),  # core-work reminder buttons
-    "k": re.compile(r"[0-9]{1,12}:(?:[0-9]|10)"),  # club post: club id, score
+    "k": re.compile(r"[0-9]{1,10}:(?:[0-9]|10)"),  # club post: club id, score
     "u": re.compile(r"today"),  # clear today's red flags: they were a mistake
     "e": re.compile(r"cleared|rest|notyet"),  # "Have you been checked?" during an episode
     "b": re.compile(r"y|n"),  # "Did you book the physio?" three days after the advice
@@ -66,5 +72,8 @@ def decode(payload: str | None) -> Action | None:
     kind, args = parts[1], ":".join(parts[2:])
     pattern = _KINDS.get(kind)
     if pattern is None or not pattern.fullmatch(args):
+        return None
+    # A forged id beyond the database's integer would fail as a database error, not expire.
+    if any(a.isdigit() and len(a) > 2 and int(a) > MAX_ID for a in parts[2:]):
         return None
     return Action(kind, tuple(parts[2:]))

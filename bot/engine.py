@@ -170,7 +170,8 @@ class Engine:
             action = actions.decode(inc.action)
             handler = self.actions.get(action.kind) if action else None
             if action is None or handler is None:
-                return [Reply(EXPIRED)]
+                # Private: an old or forged button tapped in a group is the tapper's business.
+                return [Reply(EXPIRED, private=True)]
             return await handler(ctx, action)
         text = parsing.clean_text(inc.text, TEXT_LIMIT)
         command = parsing.parse_command(text)

@@ -44,7 +44,8 @@ def consent_prompt(
     if flag is not None:
         args += ("f", flag)
     elif pending is not None:
-        args += (pending,) if club_id is None else (pending, club_id)
+        # The day it was typed rides along too: a tap days later records it on that day.
+        args += (pending, club_id or 0, ctx.today.toordinal())
     yes = actions.encode("c", *args)
     text = CONSENT_TEXT.format(disclaimer=disclaimer(ctx), platform=ctx.inc.platform.capitalize())
     if flag is not None:
@@ -92,17 +93,21 @@ async def on_consent(ctx: Ctx, action: Action) -> list[Reply]:
                 private=True,
             )
         ]
-    if ctx.person is not None:
-        replies = [Reply("You're already set up.", private=True)]
-    else:
+    created = False
+    if ctx.person is None:
         tz = (
             ctx.inc.tz_hint if ctx.inc.tz_hint and parsing.parse_timezone(ctx.inc.tz_hint) else None
         )
         tz = parsing.parse_timezone(tz) if tz else ctx.settings.default_timezone
         chat = ctx.inc.chat_id if ctx.inc.chat_kind is ChatKind.PRIVATE else ctx.inc.user_id
-        ctx.person = await repo.add_person(
+        # Two taps of "I agree" at the same instant: the unique key decides, and the second
+        # finds the first's row instead of failing.
+        ctx.person, created = await repo.add_person(
             ctx.session, ctx.inc.platform, ctx.inc.user_id, chat, tz, ctx.now
         )
+    if not created:
+        replies = [Reply("You're already set up.", private=True)]
+    else:
         await ctx.engine.on_new_person(ctx)
         await ctx.commit()
         replies = [
@@ -117,13 +122,21 @@ async def on_consent(ctx: Ctx, action: Action) -> list[Reply]:
         # A red flag reported before consent: its advice was given then; now it is kept.
         code = action.args[2]
         return [*replies, *await advice.record_flag(ctx, code)]
-    if len(action.args) > 2:
+    club_id = int(action.args[2]) if len(action.args) > 2 else 0
+    if club_id:
         from bot.handlers import clubs
 
-        await clubs.join_after_consent(ctx, int(action.args[2]))
+        await clubs.join_after_consent(ctx, club_id)
     if len(action.args) > 1:
-        source = "club" if len(action.args) > 2 else "chat"
-        return replies + await record_score(ctx, int(action.args[1]), ctx.today, "daily", source)
+        source = "club" if club_id else "chat"
+        day = ctx.today
+        if len(action.args) > 3:
+            day = min(date.fromordinal(int(action.args[3])), ctx.today)
+        refusal = parsing.check_backfill(day, ctx.today)
+        if refusal:
+            return [*replies, Reply(f"That score was for {formatting.day(day)}. {refusal}")]
+        score = int(action.args[1])
+        return replies + await record_score(ctx, score, day, "daily", source)
     return [*replies, ask_score()]
 
 

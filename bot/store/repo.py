@@ -36,23 +36,31 @@ async def find_person(s: AsyncSession, platform: str, user_id: str) -> Person | 
 
 async def add_person(
     s: AsyncSession, platform: str, user_id: str, chat_id: str, tz: str, now: datetime
-) -> Person:
-    """Create a person at the moment they consent; returns the existing row if there is one."""
-    existing = await find_person(s, platform, user_id)
-    if existing is not None:
-        return existing
-    person = Person(
-        platform=platform,
-        user_id=user_id,
-        chat_id=chat_id,
-        tz=tz,
-        consent_at=now,
-        created_at=now,
-        reachable=True,
+) -> tuple[Person, bool]:
+    """Create a person at the moment they consent: (the row, whether this call created it).
+
+    One INSERT ... ON CONFLICT DO NOTHING: a concurrent consent waits for the other and then
+    finds its row, rather than failing on the unique key.
+    """
+    stmt = (
+        _insert(s, Person)
+        .values(
+            platform=platform,
+            user_id=user_id,
+            chat_id=chat_id,
+            tz=tz,
+            consent_at=now,
+            created_at=now,
+            reachable=True,
+            stopped=False,
+            episode_rest=False,
+        )
+        .on_conflict_do_nothing(index_elements=["platform", "user_id"])
     )
-    s.add(person)
-    await s.flush()
-    return person
+    created = bool((await s.execute(stmt)).rowcount)
+    person = await find_person(s, platform, user_id)
+    assert person is not None
+    return person, created
 
 
 def _insert(s: AsyncSession, model: type[Base]) -> Any:
