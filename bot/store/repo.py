@@ -15,6 +15,7 @@ from bot.store.models import (
     Activity,
     Base,
     CheckIn,
+    ClubMember,
     Delivery,
     Escalation,
     Person,
@@ -438,6 +439,20 @@ async def export_rows(s: AsyncSession, person_id: int) -> list[Sequence[object]]
             rows.append(
                 ("person", person.strength_started.isoformat(), "strength_started", "", "", "")
             )
+        # Everything stored means the identifiers too, and the state of an episode.
+        rows.append(("person", "", "user_id", person.user_id, f"chat_id={person.chat_id}", ""))
+        if person.episode_tier and person.episode_opened:
+            detail = "told to rest" if person.episode_rest else "not yet checked"
+            opened = person.episode_opened.isoformat()
+            rows.append(("person", opened, "episode_open", person.episode_tier, detail, ""))
+        if person.cleared_on:
+            rows.append(("person", person.cleared_on.isoformat(), "cleared_to_train", "", "", ""))
+    for m in await s.scalars(
+        select(ClubMember).where(ClubMember.person_id == person_id).order_by(ClubMember.id)
+    ):
+        shares = "shares streak" if m.share_streak else "streak hidden"
+        name = f"{shares}, name={m.display_name}" if m.display_name else shares
+        rows.append(("club_member", "", "club", m.club_id, name, m.joined_at.isoformat()))
     for c in await s.scalars(
         select(CheckIn).where(CheckIn.person_id == person_id).order_by(CheckIn.day, CheckIn.kind)
     ):

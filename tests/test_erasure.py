@@ -1,0 +1,57 @@
+"""What /export gives and what /delete erases: everything stored, and then nothing left."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from bot.app import App
+from bot.events import ChatKind, Incoming, Reply
+from tests.conftest import Chat
+
+
+def export_rows(reply: str) -> list[list[str]]:
+    path = reply.split("(file saved: ")[1].split(")")[0]
+    return list(csv.reader(io.StringIO(Path(path).read_text(encoding="utf-8"))))
+
+
+async def test_export_holds_ids_club_membership_streak_name_and_episode(app: App) -> None:
+    ann = Chat(app, "ann")
+    await ann.onboard()
+    await ann.say("/club on 07:30")  # in a private chat: refused, nothing stored
+    group = "-100555"
+
+    async def in_group(text: str | None = None, action: str | None = None) -> list[Reply]:
+        inc = Incoming(
+            "console",
+            "ann",
+            group,
+            text=text,
+            action=action,
+            chat_kind=ChatKind.GROUP,
+            is_admin=True,
+            display_name="Ann R",
+        )
+        return await app.engine.handle(inc)
+
+    await in_group("/club on 07:30")
+    from bot.handlers.clubs import club_post
+    from bot.store import club_repo
+
+    async with app.sessions() as s:
+        club = await club_repo.find(s, "console", group)
+        assert club is not None
+        post = await club_post(s, club, app.clock.now())
+        await s.commit()
+    tap = next(b.action for row in post.buttons for b in row if b.label == "3")
+    await in_group(action=tap)
+    await in_group("/streak share")
+    await ann.say("/symptoms")
+    await ann.say("Fever with back pain")
+    rows = export_rows(await ann.say("/export"))
+    kinds = {(r[0], r[2]) for r in rows}
+    assert ("person", "user_id") in kinds
+    assert any(r[0] == "person" and r[3] == "ann" and r[4] == "chat_id=ann" for r in rows)
+    assert any(r[0] == "club_member" and "name=Ann R" in r[4] for r in rows)
+    assert any(r[0] == "person" and r[2] == "episode_open" and r[3] == "urgent" for r in rows)
