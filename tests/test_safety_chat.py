@@ -97,6 +97,11 @@ async def test_a_high_first_score_before_consent_brings_the_screen_first(app: Ap
     reply = await eve.say("9")
     assert reply.index("A quick safety check") < reply.index("I'll record 9/10")
     assert await stored(app) == 0
+    # the same for a tap on an old 0-10 keyboard after /delete
+    tap = Incoming("console", "dee", "dee", action=actions.encode("s", 9))
+    replies = await app.engine.handle(tap)
+    assert "A quick safety check" in replies[0].text
+    assert "I'll record 9/10" in replies[-1].text
 
 
 # --- every text is read -----------------------------------------------------------------

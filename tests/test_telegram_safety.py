@@ -13,20 +13,15 @@ from adapters.telegram import OPEN_CHAT_FIRST, SENT_PRIVATELY, TelegramAdapter
 from bot.app import App
 from bot.store.models import Escalation, Person, SymptomReport
 from bot.trends import SYMPTOMS
+from tests import test_telegram
 from tests.conftest import row_counts
 from tests.fakes.telegram_server import FakeUser, SentMessage, TelegramFake
-from tests.test_telegram import (  # noqa: F401  (fake and tg are fixtures used by name)
-    ADA,
-    BOB,
-    Phone,
-    fake,
-    no_refused_sends,
-    person_exists,
-    scores,
-    tg,
-    today,
-)
+from tests.test_telegram import ADA, BOB, Phone, no_refused_sends, person_exists, scores, today
 from tests.test_telegram_clubs import POST, Group, post_due
+
+# The Telegram fixtures, by name: the fake Bot API server and the started adapter.
+fake = test_telegram.fake
+tg = test_telegram.tg
 
 CY, DAN = 2004, 2005
 CLUB = -1002000000001
@@ -214,7 +209,9 @@ async def test_a_high_club_tap_from_someone_who_never_agreed_stays_out_of_the_gr
     answer = await group.tap(cy.user, post, "9")
     assert answer.show_alert and answer.user_id == CY
     assert answer.text == SENT_PRIVATELY
+    screen = await cy.sees(SCREEN)  # a high first score: the safety check comes first
     consent = await cy.sees("I'll record 9/10 as soon as you say yes")
+    assert is_screen(screen) and screen.message_id < consent.message_id
     assert DISCLAIMER in consent.content
     assert consent.button_labels == ["I agree", "No thanks"]
     assert all(m.chat_id == CY for m in fake.messages(CY))

@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import clubstats, formatting, parsing, trends
+from bot import clubstats, formatting, parsing
 from bot.actions import Action
 from bot.engine import Ctx
 from bot.events import Address, ChatKind, Reply
@@ -189,7 +189,7 @@ def _to_dm(ctx: Ctx, replies: list[Reply]) -> list[Reply]:
 
 async def on_club_tap(ctx: Ctx, action: Action) -> list[Reply]:
     """A member taps a score on the club post: consent first, then their own history."""
-    from bot.handlers.core import consent_prompt, record_score
+    from bot.handlers.core import record_score, score_before_consent
 
     club_id, score = int(action.args[0]), int(action.args[1])
     club = await ctx.session.get(Club, club_id)
@@ -197,14 +197,7 @@ async def on_club_tap(ctx: Ctx, action: Action) -> list[Reply]:
         return [Reply("This button has expired.", private=True)]
     if ctx.person is None:
         # Safety before consent: a high tap brings the red-flag screen at once, privately.
-        from bot.handlers.advice import screen
-
-        first = (
-            screen(ctx, reason=f"{formatting.score(score)} is high.")
-            if score >= trends.HIGH_SCORE
-            else []
-        )
-        return [*first, *consent_prompt(ctx, score, club_id)]
+        return score_before_consent(ctx, score, club_id)
     await club_repo.join(ctx.session, club.id, ctx.person.id, ctx.now)
     replies = await record_score(ctx, score, ctx.today, repo.DAILY, "club")
     return _to_dm(ctx, replies)

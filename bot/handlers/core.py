@@ -61,6 +61,17 @@ def consent_prompt(
     ]
 
 
+def score_before_consent(ctx: Ctx, value: int, club_id: int | None = None) -> list[Reply]:
+    """A score from someone not set up: a high one brings the red-flag screen at once; the
+    score itself waits in the consent button."""
+    first = (
+        advice.screen(ctx, reason=f"{formatting.score(value)} is high.")
+        if value >= trends.HIGH_SCORE
+        else []
+    )
+    return [*first, *consent_prompt(ctx, value, club_id)]
+
+
 async def cmd_start(ctx: Ctx, _: Command) -> list[Reply]:
     """Greet, say plainly what the bot is and is not, and ask for consent once."""
     if ctx.person is not None:
@@ -180,7 +191,7 @@ async def on_score_button(ctx: Ctx, action: Action) -> list[Reply]:
     """A tap on the 0-10 keyboard, recorded for whoever tapped."""
     value = int(action.args[0])
     if ctx.person is None:
-        return ctx.engine.consent_prompt(ctx, value)
+        return score_before_consent(ctx, value)
     return await record_score(ctx, value, ctx.today, "daily", "button")
 
 
@@ -376,9 +387,7 @@ async def on_text(ctx: Ctx, text: str) -> list[Reply] | None:
     replies: list[Reply] = []
     if ctx.person is None:
         if value is not None:
-            if value >= trends.HIGH_SCORE:
-                replies += advice.screen(ctx, reason=f"{formatting.score(value)} is high.")
-            replies += consent_prompt(ctx, value)
+            replies += score_before_consent(ctx, value)
     elif value is not None:
         replies += await record_score(ctx, value, ctx.today, "daily", "chat")
     replies = await advice.read_text(ctx, text, replies)
