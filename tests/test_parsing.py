@@ -23,10 +23,10 @@ from bot.parsing import (
     parse_time_list,
     parse_time_range,
     parse_timezone,
-    red_flag_mentions,
     suggest_timezones,
     zone,
 )
+from bot.redflags import read
 
 TODAY = date(2026, 3, 10)
 WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
@@ -445,9 +445,8 @@ def test_a_pause_outside_one_to_ninety_days_is_none(text):
         ("bowel feels off", {"bladder_bowel"}),
         ("pain down both legs", {"both_legs"}),
         ("both my legs are numb", {"both_legs"}),
-        ("my left leg is weak", {"leg_weakness"}),
-        ("legs weak on the stairs", {"leg_weakness"}),
-        ("weakness in the hip", {"leg_weakness"}),
+        ("my left leg is weak", {"weak_one_leg"}),
+        ("legs weak on the stairs", {"both_legs"}),
         ("foot drop", {"leg_weakness"}),
         ("my leg gave way", {"leg_weakness"}),
         ("left leg numb", {"numb_one_leg"}),
@@ -467,14 +466,16 @@ def test_a_pause_outside_one_to_ninety_days_is_none(text):
     ],
 )
 def test_red_flag_words_are_spotted_in_free_text(text, codes):
-    assert red_flag_mentions(text) == codes
+    assert read(text).codes == codes
 
 
-@pytest.mark.parametrize("text", ["4", "pain 4 today", "7/10", "easy 5k, felt fine", ""])
+@pytest.mark.parametrize(
+    "text", ["4", "pain 4 today", "7/10", "easy 5k, felt fine", "", "hip weakness drills today"]
+)
 def test_an_ordinary_report_has_no_red_flags(text):
-    assert red_flag_mentions(text) == frozenset()
+    assert read(text).codes == frozenset()
 
 
 @given(st.integers(min_value=0, max_value=10), st.sampled_from(FORMATS[:8]))
 def test_no_plain_score_ever_raises_a_red_flag(score, fmt):
-    assert red_flag_mentions(fmt.format(score)) == frozenset()
+    assert read(fmt.format(score)).codes == frozenset()
