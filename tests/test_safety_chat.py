@@ -350,3 +350,80 @@ def test_episode_checkin_has_no_snooze_or_skip() -> None:
     labels = [b.label for row in reply.buttons for b in row]
     assert labels[:3] == ["Yes, cleared to train", "Yes, told to rest", "Not yet"]
     assert "Snooze 1h" not in labels and "Skip today" not in labels
+
+
+# --- as a scripted console run, and the phrasings people really type ------------------
+
+
+def test_a_scripted_console_week_holds_core_and_posture_from_emergency_until_cleared(
+    tmp_path: Path,
+) -> None:
+    import os
+    import re
+    import subprocess
+    import sys
+
+    env = {**os.environ, "SI_CHECKIN_DATA_DIR": str(tmp_path)}
+    env.pop("DATABASE_URL", None)
+    script = (
+        "/start\nI agree\n3\nmy groin has gone numb and I wet myself\n"
+        "Numb saddle area (groin, buttocks)\n/advance 3d\nYes, cleared to train\n/advance 1d\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "console", "--clock", "2026-03-02T09:00+01:00"]
+        + ["--tz", "Europe/Berlin", "--user", "ann"],
+        input=script,
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    stamp = re.compile(r"^\[(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2})\] (.*)$")
+    sent = [m.groups() for m in map(stamp.match, done.stdout.splitlines()) if m]
+    before = [s for s in sent if s[0] < "2026-03-05"]
+    after = [s for s in sent if s[0] >= "2026-03-05"]
+    assert before and after
+    held = ("Time for your core work", "Posture check", "A gentle nudge")
+    assert not any(text.startswith(held) for _, _, text in before)
+    asked = [d for d, _, text in before if text.startswith("Have you been checked")]
+    assert asked == ["2026-03-03", "2026-03-04"]  # each morning until cleared
+    assert any(text.startswith("Time for your core work") for _, _, text in after)
+    assert any(text.startswith("Posture check") for _, _, text in after)
+
+
+PHONE_PHRASINGS = [
+    "trouble peeing",
+    "leaked pee",
+    "groin feels dead",
+    "pins & needles in my groin",
+    "my legs are giving way",
+    "my foot is dragging",
+    "came off my bike",
+    "night sweats",
+    "woke up from the pain",
+    "bilateral leg pain",
+    "nummness",
+    "incontinance",
+]
+
+
+async def test_ordinary_phone_phrasings_bring_the_screen(app: App) -> None:
+    ann = await ready(app)
+    for text in PHONE_PHRASINGS:
+        reply = await ann.say(text)
+        assert "A quick safety check" in reply, text
+        assert "[None of these]" in reply, text
+
+
+async def test_an_improving_stretch_is_never_a_reason_to_escalate(app: App) -> None:
+    ann = await ready(app)
+    await days_of(ann, 6, 6, 6, 6, 3, 3)
+    ann.later(days=1)
+    await ann.say("3")
+    await ann.say("/symptoms")
+    reply = await ann.say("Fever with back pain")
+    assert reply.startswith("See a doctor today")
+    assert "below your usual" not in reply
