@@ -83,11 +83,19 @@ class ConsoleAdapter:
             self.labels = {b.label.casefold(): b.action for row in reply.buttons for b in row}
             for row in reply.buttons:
                 self.write(" ".join(f"[{b.label}]" for b in row))
-        for kind, attachment in (("image", reply.image), ("file", reply.document)):
+        for kind, noun, attachment in (
+            ("image", "chart", reply.image),
+            ("file", "export", reply.document),
+        ):
             if attachment is not None:
-                self.files_dir.mkdir(parents=True, exist_ok=True)
                 path = self.files_dir / attachment.filename
-                path.write_bytes(attachment.data)
+                try:
+                    self.files_dir.mkdir(parents=True, exist_ok=True)
+                    path.write_bytes(attachment.data)
+                except OSError:
+                    # One lost file must not end the session and the rest of its input.
+                    self.write(f"Could not save the {noun}: {self.files_dir} is not writable.")
+                    continue
                 self.write(f"({kind} saved: {path})")
 
     def write(self, text: str) -> None:

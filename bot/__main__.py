@@ -6,8 +6,11 @@ import argparse
 import asyncio
 import logging
 import sys
+import tempfile
 from datetime import datetime
 from pathlib import Path
+
+from pydantic import AliasChoices, ValidationError
 
 from bot import parsing
 from bot.clock import Clock, ManualClock, SystemClock
@@ -36,6 +39,45 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("action", choices=["upgrade", "current"])
     d.add_argument("--db", help="SQLite file path or database URL")
     return p
+
+
+class _Fatal(Exception):
+    """A startup problem reported as one line on stderr with exit code 2."""
+
+
+def _setting_name(field: object) -> str:
+    """The environment variable behind a settings field (the field name when unknown)."""
+    info = Settings.model_fields.get(str(field))
+    alias = info.validation_alias if info is not None else None
+    if isinstance(alias, AliasChoices) and isinstance(alias.choices[0], str):
+        return alias.choices[0]
+    return str(field).upper()
+
+
+def _invalid_settings(exc: ValidationError) -> str:
+    """Pydantic's report as one line, never echoing a value (it may be a secret)."""
+    problems = []
+    for error in exc.errors(include_url=False, include_input=False, include_context=False):
+        name = _setting_name(error["loc"][0]) if error["loc"] else "a setting"
+        problems.append(f"{name}: {error['msg'].removeprefix('Value error, ')}")
+    return f"invalid setting: {'; '.join(problems)}. Fix it in the environment or in .env."
+
+
+def _check_data_dir(settings: Settings) -> None:
+    """Fail in one line when the data directory (holding the default database) is unusable."""
+    data_dir = settings.data_dir
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        # Root ignores permission bits, so only a real write tells whether it is writable.
+        with tempfile.TemporaryFile(dir=data_dir):
+            pass
+    except OSError as exc:
+        from bot.store.db import os_problem
+
+        raise _Fatal(
+            f"cannot use the data directory {data_dir}: {os_problem(exc)}."
+            " Set SI_CHECKIN_DATA_DIR to a writable directory (or --db / DATABASE_URL)."
+        ) from None
 
 
 def _settings(db: str | None) -> Settings:
@@ -102,19 +144,39 @@ async def _db(action: str, settings: Settings) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the `si-checkin` command."""
-    args = _parser().parse_args(argv)
-    settings = _settings(getattr(args, "db", None))
-    secrets = [s.get_secret_value() for s in (settings.telegram_token, settings.discord_token) if s]
+def _main(args: argparse.Namespace) -> int:
+    try:
+        settings = _settings(getattr(args, "db", None))
+    except ValidationError as exc:
+        raise _Fatal(_invalid_settings(exc)) from None
+    secrets = [
+        s.get_secret_value()
+        for s in (settings.telegram_token, settings.discord_token, settings.telegram_webhook_secret)
+        if s
+    ]
     # The console's stdout is the conversation; keep logs to warnings on stderr there.
     setup_logging("WARNING" if args.cmd == "console" else settings.log_level, secrets)
+    if settings.database_url is None:
+        _check_data_dir(settings)
+    if args.cmd == "console":
+        return asyncio.run(_console(args, settings))
+    if args.cmd == "run":
+        return asyncio.run(_run(settings))
+    return asyncio.run(_db(args.action, settings))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `si-checkin` command."""
+    from bot.app import StartupError
+    from bot.store.db import DatabaseUnavailable
+
+    args = _parser().parse_args(argv)
     try:
-        if args.cmd == "console":
-            return asyncio.run(_console(args, settings))
-        if args.cmd == "run":
-            return asyncio.run(_run(settings))
-        return asyncio.run(_db(args.action, settings))
+        return _main(args)
+    except (_Fatal, StartupError, DatabaseUnavailable) as exc:
+        # What to fix, in one line: a traceback here would bury it (and could show secrets).
+        print(f"si-checkin: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 

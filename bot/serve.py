@@ -8,7 +8,7 @@ import logging
 import signal
 import sys
 
-from bot.app import App, open_app
+from bot.app import App, StartupError, open_app
 from bot.delivery import Adapter
 from bot.settings import Settings
 
@@ -27,6 +27,22 @@ def build_adapters(app: App) -> list[Adapter]:
 
         adapters.append(DiscordAdapter(app))
     return adapters
+
+
+def rejected_token(platform: str, exc: BaseException) -> str | None:
+    """One line when the platform refused our token (None for any other failure)."""
+    if platform == "telegram":
+        from telegram.error import InvalidToken
+
+        # PTB's own message quotes the whole token; never let it reach a terminal or a log.
+        if isinstance(exc, InvalidToken):
+            return "Telegram rejected the bot token (401 Unauthorized): check TELEGRAM_TOKEN"
+    if platform == "discord":
+        from discord import LoginFailure
+
+        if isinstance(exc, LoginFailure):
+            return "Discord rejected the bot token (401 Unauthorized): check DISCORD_TOKEN"
+    return None
 
 
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> int:
@@ -48,7 +64,12 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> int:
     scheduler = None
     try:
         for adapter in adapters:
-            await adapter.start()
+            try:
+                await adapter.start()
+            except Exception as exc:
+                if (reason := rejected_token(adapter.platform, exc)) is None:
+                    raise
+                raise StartupError(reason) from None
             log.info("serving %s", adapter.platform)
         try:
             from scheduler.runtime import start_scheduler

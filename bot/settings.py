@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from platformdirs import user_data_path
 from pydantic import AliasChoices, Field, SecretStr, field_validator
@@ -100,6 +101,21 @@ class Settings(BaseSettings):
             if url.startswith(plain):
                 return driver + url[len(plain) :]
         return url
+
+    @field_validator("telegram_webhook_url")
+    @classmethod
+    def _https_webhook(cls, url: str | None) -> str | None:
+        # Telegram only delivers webhooks over HTTPS; catch it here, not in a setWebhook error.
+        if not url:
+            return None
+        parts = urlsplit(url.strip())
+        if parts.scheme.lower() != "https" or not parts.hostname:
+            # The value is not repeated: a path may carry something secret.
+            raise ValueError(
+                "must be an https:// URL with a host name, e.g. https://bot.example.org/telegram"
+                " (Telegram only delivers webhooks over HTTPS)"
+            )
+        return url.strip()
 
     @property
     def grace(self) -> timedelta:
