@@ -56,6 +56,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot import logs
 from bot.actions import decode, keeps_keyboard
 from bot.app import App
 from bot.commands import public_commands
@@ -351,6 +352,9 @@ class TelegramAdapter:
                 if settings.telegram_webhook_secret
                 else derived_secret(self._token)
             )
+            # Whoever knows these can forge updates: no log line may ever show them.
+            logs.register_secret(secret)
+            logs.register_secret(url_path)
             await updater.start_webhook(
                 listen="0.0.0.0",
                 port=settings.port,
@@ -474,6 +478,11 @@ class TelegramAdapter:
         replies = await self.app.engine.handle(inc)
         if is_club_tap(query.data):
             await self._answer_club_tap(inc, query.id, replies)
+            return
+        if decode(query.data) is None:
+            # A stale or forged button: the tapper alone hears it has expired, in an alert.
+            said = "\n".join(r.text for r in replies if in_alert(r))
+            await self._answer(query.id, alert_text(said), alert=True)
             return
         reached = await self._deliver(inc, replies)
         sent_dm = any(self._destination(inc, r) != chat.id for r in replies)

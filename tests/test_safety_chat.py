@@ -355,6 +355,9 @@ def test_episode_checkin_has_no_snooze_or_skip() -> None:
 # --- as a scripted console run, and the phrasings people really type ------------------
 
 
+BERLIN = ("--tz", "Europe/Berlin", "--user", "ann")
+
+
 def test_a_scripted_console_week_holds_core_and_posture_from_emergency_until_cleared(
     tmp_path: Path,
 ) -> None:
@@ -370,8 +373,7 @@ def test_a_scripted_console_week_holds_core_and_posture_from_emergency_until_cle
         "Numb saddle area (groin, buttocks)\n/advance 3d\nYes, cleared to train\n/advance 1d\n"
     )
     done = subprocess.run(
-        [sys.executable, "-m", "bot", "console", "--clock", "2026-03-02T09:00+01:00"]
-        + ["--tz", "Europe/Berlin", "--user", "ann"],
+        [sys.executable, "-m", "bot", "console", "--clock", "2026-03-02T09:00+01:00", *BERLIN],
         input=script,
         capture_output=True,
         text=True,

@@ -235,3 +235,23 @@ async def test_a_high_club_tap_from_someone_who_never_agreed_stays_out_of_the_gr
     shown_now = group.shown()
     assert shown_now == shown
     assert not any("9/10" in t or "Cy" in t or SCREEN in t for t in shown_now)
+
+
+async def test_a_forged_button_on_a_group_post_is_answered_to_the_tapper_alone(
+    app: App, fake: TelegramFake, tg: TelegramAdapter
+) -> None:
+    bob = fake.user(BOB, "Bob")
+    cy = Phone(fake, CY, "Cy")
+    fake.group(CLUB, "Tuesday trail runners", admins=[bob], members=[cy.user])
+    group = Group(fake, CLUB)
+    group.say(bob, "/club on 07:30")
+    await group.sees("Club check-ins are on")
+    post = await post_due(app, tg, group)
+    shown = group.shown()
+    for forged in ("1:k:999999999999:5", "1:zz:1", "2:s:4"):
+        update = fake.press(cy.user, post, forged, check=False)  # a modified client
+        answer = await fake.wait_for(lambda u=update: fake.answer_for(u))
+        assert answer.show_alert and answer.user_id == CY
+        assert answer.text.startswith("This button has expired")
+    assert group.shown() == shown  # nothing was posted in the group
+    assert fake.messages(CY) == []  # and nothing needed a private message
