@@ -2,12 +2,17 @@
 
 Interactive on a terminal; scriptable when stdin is not one (one message per line until
 end of input, every reply on stdout). Buttons print as [label]; typing a label presses it.
-Files the bot sends are saved under the data directory and their path is printed.
+Files the bot sends are saved under the data directory, in a folder of each person's own that
+only they can read, and their path is printed; /delete removes the folder.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import os
+import re
+import shutil
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -36,6 +41,8 @@ class ConsoleAdapter:
         self.user = user
         self.tz = tz
         self.files_dir = files_dir
+        # Each person's charts and exports in a folder of their own, which /delete removes.
+        self.own_dir = files_dir / _folder_name(user)
         self.out = out or sys.stdout
         self.labels: dict[str, str] = {}
         # Console-only commands (like /advance) are answered here; the scheduler plugs in.
@@ -88,15 +95,17 @@ class ConsoleAdapter:
             ("file", "export", reply.document),
         ):
             if attachment is not None:
-                path = self.files_dir / attachment.filename
+                path = self.own_dir / attachment.filename
                 try:
-                    self.files_dir.mkdir(parents=True, exist_ok=True)
-                    path.write_bytes(attachment.data)
+                    _save_private(path, attachment.data)
                 except OSError:
-                    # One lost file must not end the session and the rest of its input.
+                    # One lost file must not end the conversation and the rest of its input.
                     self.write(f"Could not save the {noun}: {self.files_dir} is not writable.")
                     continue
                 self.write(f"({kind} saved: {path})")
+        if reply.meta.get("erased"):
+            # Everything stored about the person is gone; so are the files made for them.
+            shutil.rmtree(self.own_dir, ignore_errors=True)
 
     def write(self, text: str) -> None:
         """One block of output, followed by a blank line between messages."""
@@ -118,3 +127,19 @@ class ConsoleAdapter:
             if interactive and line.strip() in ("/quit", "/exit"):
                 return 0
             await self.handle_line(line)
+
+
+def _folder_name(user: str) -> str:
+    """A safe, distinct folder name for a console user: readable prefix, then a short hash."""
+    readable = re.sub(r"[^A-Za-z0-9_-]", "_", user)[:32] or "user"
+    digest = hashlib.sha256(user.encode()).hexdigest()[:8]
+    return f"{readable}-{digest}"
+
+
+def _save_private(path: Path, data: bytes) -> None:
+    """Write a file only its owner can read (health data), in a folder only they can open."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(path.parent, 0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)

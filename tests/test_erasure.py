@@ -55,3 +55,31 @@ async def test_export_holds_ids_club_membership_streak_name_and_episode(app: App
     assert any(r[0] == "person" and r[3] == "ann" and r[4] == "chat_id=ann" for r in rows)
     assert any(r[0] == "club_member" and "name=Ann R" in r[4] for r in rows)
     assert any(r[0] == "person" and r[2] == "episode_open" and r[3] == "urgent" for r in rows)
+
+
+async def test_delete_leaves_no_trace_in_the_database_its_wal_or_the_files(
+    app: App, tmp_path: Path
+) -> None:
+    if app.settings.database_url.startswith("postgresql"):
+        return  # the files checked here are SQLite's; PostgreSQL's erasure is its VACUUM
+    marker = "zq-marker-7731-groin"
+    ann = Chat(app, "ann")
+    await ann.onboard()
+    await ann.say("5")
+    assert "Note added" in await ann.say(f"/note {marker}")
+    export = await ann.say("/export")
+    await ann.say("/history")
+    saved = Path(export.split("(file saved: ")[1].split(")")[0])
+    assert marker in saved.read_text(encoding="utf-8")
+    assert oct(saved.stat().st_mode & 0o777) == "0o600"  # only its owner reads health data
+    assert oct(saved.parent.stat().st_mode & 0o777) == "0o700"
+    await ann.say("/delete")
+    assert "everything I stored about you is erased" in await ann.say("Delete everything")
+    db = Path(app.settings.database_url.split("///", 1)[1])
+    for path in (db, Path(f"{db}-wal")):
+        if path.exists():
+            assert marker.encode() not in path.read_bytes(), path
+    files = app.settings.data_dir / "files"
+    leftovers = [p for p in files.rglob("*") if p.is_file()] if files.exists() else []
+    assert all(marker.encode() not in p.read_bytes() for p in leftovers)
+    assert not saved.parent.exists()  # the person's folder of charts and exports is gone

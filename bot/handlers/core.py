@@ -360,12 +360,16 @@ async def on_delete(ctx: Ctx, action: Action) -> list[Reply]:
         return [Reply("There's nothing stored about you.", private=True)]
     await repo.delete_person(ctx.session, ctx.person.id)
     await ctx.commit()
+    await repo.flush_erased(ctx.session)
     ctx.person = None
     return [
         Reply(
             "Done: everything I stored about you is erased. If you write to me again, "
             "I'll ask for your consent first.",
             private=True,
+            # Adapters that keep files for the person (the console's charts and exports)
+            # remove them on this mark.
+            meta={"erased": "1"},
         )
     ]
 

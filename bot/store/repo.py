@@ -6,7 +6,7 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, literal, or_, select, union_all, update
+from sqlalchemy import and_, delete, func, literal, or_, select, text, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -411,6 +411,13 @@ async def delete_person(s: AsyncSession, person_id: int) -> None:
     for model in PERSONAL_TABLES:
         await s.execute(delete(model).where(model.person_id == person_id))
     await s.execute(delete(Person).where(Person.id == person_id))
+
+
+async def flush_erased(s: AsyncSession) -> None:
+    """After an erasure: on SQLite, move the WAL into the database and empty it, so deleted
+    rows do not linger in the -wal file (secure_delete has zeroed them in their pages)."""
+    if s.get_bind().dialect.name == "sqlite":
+        await s.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
 
 
 async def export_rows(s: AsyncSession, person_id: int) -> list[Sequence[object]]:
