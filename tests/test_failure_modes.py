@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from bot import actions
 from bot.app import App
-from bot.engine import EXPIRED, SAVE_FAILED
+from bot.engine import BROKEN, EXPIRED, SAVE_FAILED
 from bot.events import ChatKind, Incoming
 from bot.store.models import CheckIn, Person
 from tests.conftest import Chat
@@ -69,3 +71,42 @@ async def test_an_expired_button_in_a_group_is_answered_to_the_tapper_only(app: 
     replies = await app.engine.handle(tap("mallory", "1:zz:1", group=True))
     assert [r.text for r in replies] == [EXPIRED]
     assert replies[0].private
+
+
+KINDS = ["s", "c", "d", "f", "r", "k", "u", "e", "b", "zz", ""]
+PAYLOAD_CHARS = st.sampled_from("0123456789:abcdefghijklmnopqrstuvwxyz_-/ .%\u00e9\u0000")
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@example(version="1", kind="k", rest="9999999999:5", group=True, consented=True)
+@example(version="1", kind="c", rest="y:5:9999999999", group=False, consented=False)
+@given(
+    version=st.sampled_from(["1", "2", "", "01"]),
+    kind=st.sampled_from(KINDS),
+    rest=st.text(PAYLOAD_CHARS, max_size=70),
+    group=st.booleans(),
+    consented=st.booleans(),
+)
+async def test_any_payload_expires_or_acts_and_never_speaks_in_public(
+    app: App, version: str, kind: str, rest: str, group: bool, consented: bool
+) -> None:
+    payload = f"{version}:{kind}:{rest}" if kind else f"{version}:{rest}"
+    user = "member" if consented else "stranger"
+    if consented:
+        async with app.sessions() as s:
+            from bot.store import repo
+
+            await repo.add_person(s, "console", "member", "member", "UTC", app.clock.now())
+            await s.commit()
+    replies = await app.engine.handle(tap(user, payload, group=group))
+    texts = [r.text for r in replies]
+    assert SAVE_FAILED not in texts and BROKEN not in texts, payload
+    if actions.decode(payload) is None:
+        assert texts == [EXPIRED], payload
+    if group:
+        # a tap is one person's business: nothing it answers goes to the whole group
+        assert all(r.private or r.to is not None for r in replies), payload
