@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from types import ModuleType
 
+from cachetools import TTLCache
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -25,6 +26,8 @@ from content.loader import Content
 
 log = logging.getLogger(__name__)
 
+PENDING_FLAGS_MAX = 10_000
+PENDING_FLAGS_TTL_S = 24 * 3600
 TEXT_LIMIT = 2000  # longest message we read; longer input is cut before parsing
 SAVE_FAILED = "I could not save that, please send it again in a minute."
 BROKEN = "Something went wrong on my side and nothing was changed. Please try again."
@@ -87,6 +90,11 @@ class Engine:
         modules: tuple[ModuleType, ...] | None = None,
     ) -> None:
         self.sessions = sessions
+        # Red flags tapped before consent, kept in memory only (never stored) for a day, so
+        # whichever "I agree" the person taps records them: {(platform, user): {code: day}}.
+        self.pending_flags: TTLCache[tuple[str, str], dict[str, date]] = TTLCache(
+            maxsize=PENDING_FLAGS_MAX, ttl=PENDING_FLAGS_TTL_S
+        )
         self.content = content
         self.clock = clock
         self.settings = settings
@@ -180,7 +188,13 @@ class Engine:
         if inc.chat_kind is ChatKind.GROUP:
             return []  # group chatter is not for us; club taps arrive as actions
         replies = await self.read_message(ctx, text) if text else None
-        return replies if replies is not None else [Reply(parsing_hint(text))]
+        if replies is not None:
+            return replies
+        start = self.commands.get("start")
+        if ctx.person is None and start is not None and not parsing.looks_like_score_attempt(text):
+            # First contact says what the bot is and is not, and asks for consent.
+            return await start(ctx, Command("start", (), ""))
+        return [Reply(parsing_hint(text))]
 
     async def _command(self, ctx: Ctx, command: Command) -> list[Reply]:
         spec = BY_NAME.get(command.name)

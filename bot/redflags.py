@@ -73,6 +73,13 @@ class Reading:
         return frozenset(m.code for m in self.mentions if not m.negated)
 
     @property
+    def emergency_codes(self) -> frozenset[str]:
+        """Codes of the reported emergency-tier mentions."""
+        return frozenset(
+            m.code for m in self.mentions if m.tier == Tier.EMERGENCY and not m.negated
+        )
+
+    @property
     def emergency(self) -> bool:
         """True when a reported (not denied) mention is an emergency-tier symptom."""
         return any(m.tier == Tier.EMERGENCY and not m.negated for m in self.mentions)

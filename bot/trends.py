@@ -386,9 +386,12 @@ def _hop_recently(history: HistoryView, today: date) -> bool:
 def may_offer_return(history: HistoryView, tier: Tier, today: date) -> bool:
     """The return-to-run ladder: after 7 days at 2/10 or below, never beside a warning tier,
     never while an episode is open, and not within 14 days of a hop/sacrum report."""
+    cleared = history.cleared_on
     return (
         tier <= Tier.IMPROVING
         and history.episode is None
+        # the week at "modify" after "cleared to train" comes first, then 7 days at 2 or less
+        and (cleared is None or (today - cleared).days >= CLEARED_MODIFY_DAYS)
         and not _hop_recently(history, today)
         and _low_for_a_week(history.daily, today)
     )
@@ -397,9 +400,10 @@ def may_offer_return(history: HistoryView, tier: Tier, today: date) -> bool:
 def _announce(tier: Tier, announcements: Sequence[Announcement], today: date) -> bool:
     if tier == Tier.NONE:
         return False
-    # Safety over quiet: an emergency is repeated every time it is reported.
+    # Safety over quiet: an emergency is said again every day it stands (and on every report
+    # of a flag, which the screen's handler does), but not after each score of the same day.
     if tier == Tier.EMERGENCY:
-        return True
+        return not any(a.day == today and a.tier >= tier for a in announcements)
     since = today - timedelta(days=DEDUP_DAYS)
     return not any(since < a.day <= today and a.tier >= tier for a in announcements)
 

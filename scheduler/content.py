@@ -15,7 +15,16 @@ FOLLOW_UP = "Yesterday I said: {said}."
 FOLLOW_UP_RUN = (
     "How did the run, or the rest, go? If you ran, /run 3 after yesterday logs how it felt."
 )
+FOLLOW_UP_LOG = "Keep logging, so you can show them the history."
 BOOKED = "Three days ago I suggested a physio or sports doctor. Have you booked it?"
+RESTING = (
+    "Have you been cleared to train? {when} I said: {said}, and you were told to rest. "
+    "Tap below, then your pain score, from 0 (none) to 10 (worst)."
+)
+RESTING = (
+    "Have you been cleared to train? {when} I said: {said}, and you were told to rest. "
+    "Tap below, then your pain score, from 0 (none) to 10 (worst)."
+)
 EPISODE = (
     "{question} {when} I said: {said}. Tap below, then your pain score, from 0 (none) "
     "to 10 (worst)."
@@ -39,12 +48,16 @@ _CORE_BUTTONS = (
 )
 
 
-def checkin(said: str | None, ask_booked: bool, meta: dict[str, str]) -> Reply:
+def checkin(
+    said: str | None, ask_booked: bool, meta: dict[str, str], ask_run: bool = True
+) -> Reply:
     """The daily check-in with the 0-10 keyboard; it names yesterday's advice (`said`, a tier's
     title) and, three days after "see a professional", asks once whether it was booked."""
     parts = [CHECKIN]
     if said is not None:
-        parts.append(f"{FOLLOW_UP.format(said=formatting.in_sentence(said))} {FOLLOW_UP_RUN}")
+        # Only "ease off" invites a run report; after "see a professional" it would not fit.
+        follow = FOLLOW_UP.format(said=formatting.in_sentence(said))
+        parts.append(f"{follow} {FOLLOW_UP_RUN}" if ask_run else f"{follow} {FOLLOW_UP_LOG}")
     buttons = _SCORE_KEYBOARD
     if ask_booked:
         parts.append(BOOKED)
@@ -52,14 +65,20 @@ def checkin(said: str | None, ask_booked: bool, meta: dict[str, str]) -> Reply:
     return Reply("\n\n".join(parts), buttons=buttons, private=True, meta=meta)
 
 
-def episode_checkin(said: str, opened: date | None, today: date, meta: dict[str, str]) -> Reply:
-    """The check-in while an episode is open: "Have you been checked?" comes first."""
+def episode_checkin(
+    said: str, opened: date | None, today: date, meta: dict[str, str], resting: bool = False
+) -> Reply:
+    """The check-in while an episode is open: "Have you been checked?" comes first (or, once
+    they were told to rest, "Have you been cleared to train?")."""
     label = formatting.day(opened, today) if opened is not None else "recently"
     when = label.capitalize() if label in ("today", "yesterday", "recently") else f"On {label}"
-    text = EPISODE.format(
-        question=episodes.CHECKED_QUESTION, when=when, said=formatting.in_sentence(said)
-    )
-    buttons = (*episodes.checked_buttons(), *_SCORE_KEYBOARD)
+    said = formatting.in_sentence(said)
+    if resting:
+        text = RESTING.format(when=when, said=said)
+        buttons = (*episodes.cleared_buttons(), *_SCORE_KEYBOARD)
+    else:
+        text = EPISODE.format(question=episodes.CHECKED_QUESTION, when=when, said=said)
+        buttons = (*episodes.checked_buttons(), *_SCORE_KEYBOARD)
     return Reply(text, buttons=buttons, private=True, meta=meta)
 
 

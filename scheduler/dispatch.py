@@ -343,10 +343,15 @@ class Dispatcher:
             if person.episode_tier is not None:
                 # After get-help advice the check-in first asks whether they were checked.
                 said = tiers[person.episode_tier].title
-                return content.episode_checkin(said, person.episode_opened, day, meta)
+                return content.episode_checkin(
+                    said, person.episode_opened, day, meta, resting=person.episode_rest
+                )
+            if (person.id, day) in facts.scored:
+                return None  # today's score is in already: no question about it
             given = facts.advised.get((person.id, day - timedelta(days=1)))
             booked = (person.id, day - timedelta(days=BOOKED_AFTER_DAYS)) in facts.professional
-            return content.checkin(tiers[given].title if given else None, booked, meta)
+            said = tiers[given].title if given else None
+            return content.checkin(said, booked, meta, ask_run=given == Tier.MODIFY.key)
         if item.kind == "nudge":
             return None if (person.id, day) in facts.scored else content.nudge(meta)
         if item.kind == "posture":
@@ -625,6 +630,7 @@ async def _people(s: AsyncSession, ids: set[int]) -> dict[int, Any]:
         P.c.strength_started,
         P.c.episode_tier,
         P.c.episode_opened,
+        P.c.episode_rest,
         P.c.cleared_on,
     )
     rows = await s.execute(select(*cols).where(_among(s, P.c.id, sorted(ids))))
@@ -680,7 +686,7 @@ class _Facts:
                     facts.advised[(p, d)] = tier
                 if tier == Tier.PROFESSIONAL.key:
                     facts.professional.add((p, d))
-        if ids := by_kind.get("nudge"):
+        if ids := by_kind.get("nudge", set()) | by_kind.get("checkin", set()):
             rows = await s.execute(
                 select(CheckIn.person_id, CheckIn.day).where(
                     _among(s, CheckIn.person_id, sorted(ids)),

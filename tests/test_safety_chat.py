@@ -189,7 +189,7 @@ async def test_told_to_rest_keeps_core_work_off_and_asks_again(app: App) -> None
     assert "until you tell me you're cleared" in rest
     week = [t for _, _, t in await ann.wait(days=2)]
     assert not any(t.startswith("Time for your core work") for t in week)
-    assert sum(t.startswith("Have you been checked") for t in week) == 2
+    assert sum(t.startswith("Have you been cleared to train?") for t in week) == 2
 
 
 async def test_the_ladder_is_not_offered_after_emergency_fever_or_hop_reports(app: App) -> None:
@@ -429,3 +429,130 @@ async def test_an_improving_stretch_is_never_a_reason_to_escalate(app: App) -> N
     reply = await ann.say("Fever with back pain")
     assert reply.startswith("See a doctor today")
     assert "below your usual" not in reply
+
+
+# --- found by playing runners over weeks --------------------------------------------------
+
+
+async def test_emergency_words_beside_a_score_are_not_contradicted_by_weaker_advice(
+    app: App,
+) -> None:
+    ann = await ready(app)
+    await ann.say("7")
+    await ann.say("None of these")
+    ann.later(days=1)
+    reply = await ann.say("8, my groin is numb")
+    assert reply.startswith(EMERGENCY)
+    assert "See a doctor today" not in reply and "Ease off today" not in reply
+    bob = await ready(app, "bob")
+    first = await bob.say("7, and my groin feels numb")
+    assert first.startswith(EMERGENCY)
+    assert "Ease off today" not in first
+    assert not any(h in first for h in HEDGES)
+    assert first.count(EMERGENCY) == 1
+
+
+async def test_a_flag_tapped_before_consent_is_kept_whichever_agree_is_tapped(app: App) -> None:
+    eve = Chat(app, "eve")
+    await eve.say("/symptoms")
+    await eve.say("Numb saddle area (groin, buttocks)")
+    eve.later(hours=2)
+    await eve.say("6")  # a newer consent question, carrying the score
+    await eve.say("I agree")
+    async with app.sessions() as s:
+        reports = [(r.day.isoformat(), r.code) for r in await s.scalars(select(SymptomReport))]
+        person = await s.scalar(select(Person))
+    assert reports == [("2026-03-02", "saddle")]
+    assert person is not None and person.episode_tier == "emergency"
+    # and "No thanks" forgets it
+    zed = Chat(app, "zed")
+    await zed.say("/symptoms")
+    await zed.say("Fever with back pain")
+    await zed.say("No thanks")
+    await zed.say("/start")
+    await zed.say("I agree")
+    async with app.sessions() as s:
+        assert len(list(await s.scalars(select(SymptomReport)))) == 1
+
+
+async def test_none_of_these_does_not_undo_an_emergency_the_person_wrote(app: App) -> None:
+    ann = await ready(app)
+    await ann.say("4")
+    assert (await ann.say("my groin is numb")).startswith(EMERGENCY)
+    reply = await ann.say("None of these")
+    assert "that still stands" in reply and "[That was a mistake: clear it]" in reply
+    cleared = await ann.say("That was a mistake: clear it")
+    assert "Cleared: what you wrote today" in cleared
+    async with app.sessions() as s:
+        person = await s.scalar(select(Person))
+    assert person is not None and person.episode_tier is None
+
+
+async def test_during_an_episode_a_run_is_met_with_the_advice_and_rest_means_rest(
+    app: App,
+) -> None:
+    ann = Person_(app, "ann")
+    await ann.chat.onboard()
+    await ann.say("4")
+    await ann.say("/symptoms")
+    await ann.say("Fever with back pain")
+    run = await ann.say("/run 6 after")
+    assert "Please don't run until you have been checked" in run
+    await ann.wait(hours=25)
+    assert "Yes, told to rest" in ann.chat.out.getvalue()
+    await ann.say("Yes, told to rest")
+    today = await ann.say("/today")
+    assert today.startswith("Rest as your doctor or physio told you")
+    assert "Get help now" not in today and "See a doctor today" not in today
+    said = [await ann.say(str(s)) for s in (3, 2)]
+    assert not any("You're improving" in s for s in said)
+    await ann.wait(hours=24)
+    assert "Have you been cleared to train?" in ann.chat.out.getvalue()
+
+
+async def test_the_check_in_names_the_day_of_the_advice_it_names(app: App) -> None:
+    ann = Person_(app, "ann")
+    await ann.chat.onboard()
+    await ann.say("4")
+    await ann.say("/symptoms")
+    await ann.say("Fever with back pain")  # Monday: see a doctor today
+    await ann.wait(hours=26)  # past Tuesday's check-in
+    await ann.say("/symptoms")
+    await ann.say("Numb saddle area (groin, buttocks)")  # Tuesday: get help now
+    await ann.wait(hours=24)
+    assert "Yesterday I said: get help now." in ann.chat.out.getvalue()
+
+
+async def test_no_check_in_question_once_todays_score_is_in(app: App) -> None:
+    ann = Person_(app, "ann")
+    await ann.chat.onboard()
+    await ann.say("/remind posture off")
+    await ann.say("3")  # 07:00, before the 08:00 check-in
+    stamps = await ann.wait(hours=2)
+    assert not any(text.startswith("Morning check-in") for _, _, text in stamps)
+    stamps = await ann.wait(hours=24)
+    assert any(text.startswith("Morning check-in") for _, _, text in stamps)
+
+
+async def test_history_works_after_the_return_to_run_offer(app: App) -> None:
+    ann = await ready(app)
+    assert "Ready to try running?" in await days_of(ann, 1, 1, 1, 1, 1, 1, 1)
+    reply = await ann.say("/history")
+    assert "Your last 14 days" in reply and "(image saved:" in reply
+
+
+async def test_a_first_message_we_cannot_use_is_a_greeting_with_the_disclaimer(app: App) -> None:
+    reply = await Chat(app, "new").say("hey")
+    assert "I can't diagnose you" in reply and "[I agree]" in reply
+    assert await stored(app) == 0
+
+
+async def test_a_professional_follow_up_does_not_invite_a_run(app: App) -> None:
+    ann = Person_(app, "ann")
+    await ann.chat.onboard()
+    await ann.say("/symptoms")
+    await ann.say("Pain on hop/impact + tender sacrum")
+    await ann.wait(hours=25)
+    out = ann.chat.out.getvalue()
+    assert "Yesterday I said: time to see a professional." in out
+    assert "/run 3 after yesterday" not in out

@@ -427,11 +427,17 @@ def test_a_lower_tier_after_a_higher_one_stays_quiet() -> None:
     assert not check(EASE_OFF, announcements=told).announce
 
 
-def test_an_emergency_is_announced_every_time() -> None:
-    told = [Announcement(day(4), Tier.EMERGENCY)]
+def test_an_emergency_is_announced_again_each_day_it_stands_not_after_each_score() -> None:
+    # said yesterday: said again today (the 3-day quiet never applies to emergencies)
+    told = [Announcement(day(3), Tier.EMERGENCY)]
     result = check(EASE_OFF, symptoms={day(4): frozenset({"both_legs"})}, announcements=told)
     assert result.tier == Tier.EMERGENCY
     assert result.announce
+    # said already today: a later score that day does not repeat it (a new report does,
+    # through the screen's handler)
+    told = [Announcement(day(4), Tier.EMERGENCY)]
+    result = check(EASE_OFF, symptoms={day(4): frozenset({"both_legs"})}, announcements=told)
+    assert not result.announce
 
 
 # --- the summary figures --------------------------------------------------------------
@@ -511,3 +517,12 @@ def test_an_emergency_symptom_always_wins_and_is_announced(
     result = assess(reported, today)
     assert result.tier == Tier.EMERGENCY
     assert result.announce
+
+
+def test_the_ladder_waits_a_week_after_cleared_to_train() -> None:
+    daily = days(MONDAY, *[1] * 12)
+    today = day(11)
+    view = HistoryView(daily=daily, cleared_on=day(10))
+    assert not assess(view, today).offer_return_to_run
+    view = HistoryView(daily=daily, cleared_on=day(4))  # near miss: a week has passed
+    assert assess(view, today).offer_return_to_run

@@ -223,10 +223,11 @@ def open_episode(ctx: Ctx, tier: Tier, day: date) -> None:
     assert person is not None
     current = Tier[person.episode_tier.upper()] if person.episode_tier else Tier.NONE
     if current is Tier.NONE:
-        person.episode_opened = day
         person.episode_rest = False
     if tier > current:
+        # The check-in names this advice and its day: "Yesterday I said: get help now".
         person.episode_tier = tier.key
+        person.episode_opened = day
 
 
 async def _announce(ctx: Ctx, day: date, result: Assessment) -> Reply | None:
@@ -270,7 +271,10 @@ async def after_score(ctx: Ctx, day: date, confirmation: Reply, view: HistoryVie
             meta={**check.meta, "confirmation": text},
         )
     replies = [first]
-    if result.announce and result.tier > Tier.NONE:
+    resting = view.episode is not None and not get_help(result.tier)
+    if result.announce and result.tier > Tier.NONE and not resting:
+        # While an episode is open, training advice ("ease off", "improving") stays off: the
+        # person is waiting to be checked, or was told to rest.
         announcement = await _announce(ctx, target, result)
         if announcement is None:
             pass
@@ -340,11 +344,10 @@ async def read_text(ctx: Ctx, text: str, replies: list[Reply]) -> list[Reply]:
     """
     reading = redflags.read(text)
     out = list(replies)
+    said = any(r.meta.get("tier") == Tier.EMERGENCY.key for r in out)
     if reading.codes:
-        if reading.emergency:
-            urgent = frozenset(
-                m.code for m in reading.mentions if not m.negated and m.tier is Tier.EMERGENCY
-            )
+        if reading.emergency and not said:
+            urgent = reading.emergency_codes
             if ctx.person is not None:
                 await record_advice(
                     ctx, ctx.today, Tier.EMERGENCY, f"you wrote about: {_labels(urgent)}"
@@ -391,6 +394,8 @@ async def on_symptom(ctx: Ctx, action: Action) -> list[Reply]:
             ]
         from bot.handlers.core import consent_prompt
 
+        key = (ctx.inc.platform, ctx.inc.user_id)
+        ctx.engine.pending_flags[key] = {**ctx.engine.pending_flags.get(key, {}), code: ctx.today}
         return [flag_advice(ctx, code), *consent_prompt(ctx, None, flag=code)]
     today = ctx.today
     view = await history_view(ctx, today)
@@ -400,10 +405,12 @@ async def on_symptom(ctx: Ctx, action: Action) -> list[Reply]:
     return await record_flag(ctx, code, view)
 
 
-async def record_flag(ctx: Ctx, code: str, view: HistoryView | None = None) -> list[Reply]:
-    """Store a red flag for today and say what it calls for (the announcement when it is due)."""
+async def record_flag(
+    ctx: Ctx, code: str, view: HistoryView | None = None, day: date | None = None
+) -> list[Reply]:
+    """Store a red flag for its day (today unless given) and say what it calls for."""
     assert ctx.person is not None
-    today = ctx.today
+    today = day or ctx.today
     view = view or await history_view(ctx, today)
     added = await repo.add_symptom(ctx.session, ctx.person.id, today, code, ctx.now)
     # A flag after "none of these" the same day replaces it: the record must not contradict itself.
@@ -431,6 +438,16 @@ async def record_flag(ctx: Ctx, code: str, view: HistoryView | None = None) -> l
 async def _none_of_these(ctx: Ctx, view: HistoryView, standing: frozenset[str]) -> list[Reply]:
     assert ctx.person is not None
     today = ctx.today
+    if not standing and ctx.person.episode_opened == today:
+        # What they wrote today led to get-help advice: one tap does not undo it unasked.
+        return [
+            Reply(
+                "Earlier today you wrote about warning signs and I told you to get help; that "
+                "still stands. If what you wrote was a mistake, clear it.",
+                buttons=((Button(CLEAR_LABEL, actions.encode("u", "today")),),),
+                private=True,
+            )
+        ]
     if standing:
         return [
             Reply(
@@ -441,16 +458,7 @@ async def _none_of_these(ctx: Ctx, view: HistoryView, standing: frozenset[str]) 
             )
         ]
     added = await repo.add_symptom(ctx.session, ctx.person.id, today, trends.NONE_OF_THESE, ctx.now)
-    withdrawn = await _withdraw_today(ctx, view)
     await ctx.commit()
-    if withdrawn:
-        return [
-            Reply(
-                "Thanks: none of the warning signs, so I've set aside today's advice about "
-                "your message. If anything changes, tell me or send /symptoms.",
-                private=True,
-            )
-        ]
     text = (
         "Thanks, none of the warning signs: noted. If anything changes, tell me or send /symptoms."
     )
@@ -467,17 +475,18 @@ async def on_clear(ctx: Ctx, _: Action) -> list[Reply]:
     today = ctx.today
     view = await history_view(ctx, today)
     codes = view.symptoms.get(today, frozenset()) - {trends.NONE_OF_THESE}
-    if not codes:
+    if not codes and ctx.person.episode_opened != today:
         return [Reply("Nothing to clear: no warning signs are noted for today.", private=True)]
     await repo.remove_symptoms(ctx.session, ctx.person.id, today, codes)
     view = replace(view, symptoms={**view.symptoms, today: frozenset()})
     await _withdraw_today(ctx, view)
     await repo.add_symptom(ctx.session, ctx.person.id, today, trends.NONE_OF_THESE, ctx.now)
     await ctx.commit()
+    what = _labels(codes) if codes else "what you wrote today"
     return [
         Reply(
-            f"Cleared: {_labels(codes)}, and the advice it led to. If anything changes, tell me "
-            "or send /symptoms.",
+            f"Cleared: {what}, and the advice it led to. If anything changes, tell me or send "
+            "/symptoms.",
             private=True,
         )
     ]
@@ -544,6 +553,12 @@ async def cmd_today(ctx: Ctx, _: Command) -> list[Reply]:
     """Today's 10-15 minute routine, adapted to the current tier."""
     assert ctx.person is not None
     tier = await current_tier(ctx)
+    if ctx.person.episode_rest:
+        text = (
+            "Rest as your doctor or physio told you: core work waits until you're cleared to "
+            "train. Send /checked when you are."
+        )
+        return [Reply(text, private=True)]
     if get_help(tier):
         # No routine and no Done button under get-help advice.
         text = (
@@ -650,7 +665,8 @@ async def history_chart(ctx: Ctx) -> Attachment:
         daily={d: s for d, s in daily.items() if d <= today},
         runs=[r for r in runs if r[0] <= today],
         baseline=base,
-        escalations=[e for e in escalations if e[1] != "none"],
+        # Only tiers are drawn; the return-to-run offer is stored beside them.
+        escalations=[e for e in escalations if e[1] in CHART_TIERS],
         core_done=core,
         days=CHART_DAYS,
     )

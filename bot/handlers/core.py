@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 from datetime import date, timedelta
 
-from bot import actions, formatting, parsing, trends
+from bot import actions, formatting, parsing, redflags, trends
 from bot.actions import Action
 from bot.commands import public_commands
 from bot.engine import Ctx
@@ -97,7 +98,9 @@ async def cmd_start(ctx: Ctx, _: Command) -> list[Reply]:
 
 async def on_consent(ctx: Ctx, action: Action) -> list[Reply]:
     """The consent buttons: create the person (and record a pending score) or store nothing."""
+    key = (ctx.inc.platform, ctx.inc.user_id)
     if action.args[0] == "n":
+        ctx.engine.pending_flags.pop(key, None)  # they said no: forget what they tapped
         return [
             Reply(
                 "No problem: I haven't stored anything. If you change your mind, send /start.",
@@ -129,10 +132,17 @@ async def on_consent(ctx: Ctx, action: Action) -> list[Reply]:
                 private=True,
             )
         ]
-    if len(action.args) > 2 and action.args[1] == "f":
-        # A red flag reported before consent: its advice was given then; now it is kept.
-        code = action.args[2]
-        return [*replies, *await advice.record_flag(ctx, code)]
+    # Red flags tapped before consent (advice given then) are kept now, each on its day,
+    # whichever "I agree" button was tapped.
+    pending = ctx.engine.pending_flags.pop(key, {})
+    flag_only = len(action.args) > 2 and action.args[1] == "f"
+    if flag_only:
+        pending.setdefault(action.args[2], ctx.today)
+    for code, day in sorted(pending.items(), key=lambda item: item[1]):
+        if trends.symptom(code) is not None and not parsing.check_backfill(day, ctx.today):
+            replies += await advice.record_flag(ctx, code, day=day)
+    if flag_only:
+        return replies
     club_id = int(action.args[2]) if len(action.args) > 2 else 0
     if club_id:
         from bot.handlers import clubs
@@ -151,8 +161,19 @@ async def on_consent(ctx: Ctx, action: Action) -> list[Reply]:
     return [*replies, ask_score()]
 
 
-async def record_score(ctx: Ctx, score: int, day: date, kind: str, source: str) -> list[Reply]:
-    """Store a score, commit, then confirm and add what the trend says."""
+async def record_score(
+    ctx: Ctx,
+    score: int,
+    day: date,
+    kind: str,
+    source: str,
+    mentioned: frozenset[str] = frozenset(),
+) -> list[Reply]:
+    """Store a score, commit, then confirm and add what the trend says.
+
+    `mentioned`: emergency red flags written in the same message; they win over the score's
+    own rules (red flags first, always), though only the screen records them.
+    """
     assert ctx.person is not None
     # Read once before writing: the view gives the previous score and, updated in memory,
     # everything the trend rules need afterwards.
@@ -172,6 +193,9 @@ async def record_score(ctx: Ctx, score: int, day: date, kind: str, source: str) 
             f"(it was {formatting.score(previous)})."
         )
     view = advice.with_score(view, day, kind, score)
+    if mentioned and day == ctx.today:
+        today_codes = view.symptoms.get(day, frozenset()) | mentioned
+        view = replace(view, symptoms={**view.symptoms, day: today_codes})
     return await advice.after_score(ctx, day, Reply(text, private=True), view)
 
 
@@ -183,7 +207,8 @@ async def cmd_checkin(ctx: Ctx, command: Command) -> list[Reply]:
     if value is None:
         usage = Reply("Scores are a whole number from 0 to 10, for example /checkin 4.")
         return await advice.read_text(ctx, command.raw_args, [usage])
-    replies = await record_score(ctx, value, ctx.today, "daily", "chat")
+    mentioned = redflags.read(command.raw_args).emergency_codes
+    replies = await record_score(ctx, value, ctx.today, "daily", "chat", mentioned)
     return await advice.read_text(ctx, command.raw_args, replies)
 
 
@@ -226,7 +251,18 @@ async def cmd_run(ctx: Ctx, command: Command) -> list[Reply]:
     phase = words[0] if words else "after"
     if value is None or phase not in repo.RUN_KINDS or len(words) > 1:
         return await advice.read_text(ctx, command.raw_args, [Reply(usage)])
-    return await record_score(ctx, value, day, repo.RUN_KINDS[phase], "chat")
+    replies = await record_score(ctx, value, day, repo.RUN_KINDS[phase], "chat")
+    person = ctx.person
+    if person is not None and person.episode_tier is not None:
+        # A run logged while they wait to be checked (or were told to rest) gets the advice.
+        tier = trends.Tier[person.episode_tier.upper()]
+        note = (
+            "You were told to rest: please don't run until you're cleared to train."
+            if person.episode_rest
+            else f"Please don't run until you have been checked. {advice.headline(ctx, tier)}"
+        )
+        replies.append(Reply(note, private=True, meta={"tier": tier.key}))
+    return replies
 
 
 async def cmd_note(ctx: Ctx, command: Command) -> list[Reply]:
@@ -393,7 +429,8 @@ async def on_text(ctx: Ctx, text: str) -> list[Reply] | None:
         if value is not None:
             replies += score_before_consent(ctx, value)
     elif value is not None:
-        replies += await record_score(ctx, value, ctx.today, "daily", "chat")
+        mentioned = redflags.read(text).emergency_codes
+        replies += await record_score(ctx, value, ctx.today, "daily", "chat", mentioned)
     replies = await advice.read_text(ctx, text, replies)
     return replies or None
 

@@ -29,6 +29,16 @@ def checked_buttons() -> tuple[tuple[Button, ...], ...]:
     )
 
 
+def cleared_buttons() -> tuple[tuple[Button, ...], ...]:
+    """[Yes, cleared to train] [Not yet], once they were told to rest."""
+    return (
+        (
+            Button(CLEARED, actions.encode("e", "cleared")),
+            Button(NOT_YET, actions.encode("e", "notyet")),
+        ),
+    )
+
+
 def booked_buttons() -> tuple[tuple[Button, ...], ...]:
     """[Booked] [Not yet] for the "see a professional" follow-up."""
     return (
