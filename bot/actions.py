@@ -25,7 +25,7 @@ _KINDS: dict[str, re.Pattern[str]] = {
         r"(?:y|n)(?::(?:[0-9]|10)(?::[0-9]{1,10})?)?|y:f:[a-z_]{2,20}"
         r"|y:(?:[0-9]|10):[0-9]{1,10}:[0-9]{6}"
     ),
-    "d": re.compile(r"y|n"),  # delete confirm / cancel
+    "d": re.compile(r"y(?::[0-9]{6})?|n"),  # delete confirm (the day it was asked) / cancel
     "f": re.compile(r"[a-z_]{2,20}"),  # red-flag screen option code
     "r": re.compile(r"done|snooze|skip"),  # core-work reminder buttons
     "k": re.compile(r"[0-9]{1,10}:(?:[0-9]|10)"),  # club post: club id, score

@@ -110,3 +110,16 @@ async def test_any_payload_expires_or_acts_and_never_speaks_in_public(
     if group:
         # a tap is one person's business: nothing it answers goes to the whole group
         assert all(r.private or r.to is not None for r in replies), payload
+
+
+async def test_an_old_delete_confirmation_found_days_later_erases_nothing(app: App) -> None:
+    ann = Chat(app, "ann")
+    await ann.onboard()
+    await ann.say("3")
+    await ann.say("/delete")
+    ann.later(days=1)
+    assert "expired" in await ann.say("Delete everything")
+    async with app.sessions() as s:
+        assert len(list(await s.scalars(select(Person)))) == 1
+    await ann.say("/delete")
+    assert "erased" in await ann.say("Delete everything")

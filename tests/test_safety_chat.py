@@ -241,7 +241,9 @@ async def test_see_a_professional_is_followed_up_once_three_days_later(app: App)
     await ann.wait(days=3, hours=2)
     full = ann.chat.out.getvalue()
     assert full.count("Have you booked it?") == 1
-    assert "Good. Keep logging" in await ann.say("Booked")
+    # [Booked] on the check-in three days later (the reminder itself is tested elsewhere)
+    booked = Incoming("console", "ann", "ann", action=actions.encode("b", "y"))
+    assert "Good. Keep logging" in (await app.engine.handle(booked))[0].text
 
 
 # --- rules in conversation --------------------------------------------------------------
@@ -556,3 +558,15 @@ async def test_a_professional_follow_up_does_not_invite_a_run(app: App) -> None:
     out = ann.chat.out.getvalue()
     assert "Yesterday I said: time to see a professional." in out
     assert "/run 3 after yesterday" not in out
+
+
+async def test_after_booked_the_bot_does_not_say_book_a_physio_again(app: App) -> None:
+    ann = await ready(app)
+    said = await days_of(ann, *[4] * 29)
+    assert "Time to see a professional" in said  # four weeks with no improvement
+    assert "Good. Keep logging" in await ann.say("Booked")
+    later = []
+    for _ in range(10):
+        ann.later(days=1)
+        later.append(await ann.say("4"))
+    assert not any("Time to see a professional" in s for s in later)

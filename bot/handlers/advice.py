@@ -271,10 +271,13 @@ async def after_score(ctx: Ctx, day: date, confirmation: Reply, view: HistoryVie
             meta={**check.meta, "confirmation": text},
         )
     replies = [first]
-    resting = view.episode is not None and not get_help(result.tier)
-    if result.announce and result.tier > Tier.NONE and not resting:
-        # While an episode is open, training advice ("ease off", "improving") stays off: the
-        # person is waiting to be checked, or was told to rest.
+    # While an episode is open, training advice ("ease off", "improving") stays off: the
+    # person is waiting to be checked, or was told to rest.
+    quiet = view.episode is not None and not get_help(result.tier)
+    if result.tier is Tier.PROFESSIONAL and result.announce and not quiet:
+        # They told me it is booked: no "book a physio" again until it has had time to happen.
+        quiet = await _booked_recently(ctx, target)
+    if result.announce and result.tier > Tier.NONE and not quiet:
         announcement = await _announce(ctx, target, result)
         if announcement is None:
             pass
@@ -285,6 +288,15 @@ async def after_score(ctx: Ctx, day: date, confirmation: Reply, view: HistoryVie
     if result.offer_return_to_run and target == ctx.today and await _may_offer_return(ctx, day):
         replies.append(await _offer_return(ctx, day))
     return replies
+
+
+BOOKED_HOLDS_DAYS = 28  # our own choice: about the wait for a physio appointment
+
+
+async def _booked_recently(ctx: Ctx, day: date) -> bool:
+    assert ctx.person is not None
+    since = day - timedelta(days=BOOKED_HOLDS_DAYS)
+    return bool(await repo.activity_days(ctx.session, ctx.person.id, "pro_booked", since))
 
 
 async def _may_offer_return(ctx: Ctx, day: date) -> bool:

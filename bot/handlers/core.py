@@ -379,7 +379,7 @@ async def cmd_delete(ctx: Ctx, _: Command) -> list[Reply]:
             + ", and stops your reminders. It can't be undone.",
             buttons=(
                 (
-                    Button("Delete everything", actions.encode("d", "y")),
+                    Button("Delete everything", actions.encode("d", "y", ctx.today.toordinal())),
                     Button("Cancel", actions.encode("d", "n")),
                 ),
             ),
@@ -394,6 +394,9 @@ async def on_delete(ctx: Ctx, action: Action) -> list[Reply]:
         return [Reply("Cancelled: nothing was deleted.", private=True)]
     if ctx.person is None:
         return [Reply("There's nothing stored about you.", private=True)]
+    if len(action.args) > 1 and int(action.args[1]) != ctx.today.toordinal():
+        # An old confirmation found days later must not erase everything unasked.
+        return [Reply("That confirmation has expired: send /delete again.", private=True)]
     await repo.delete_person(ctx.session, ctx.person.id)
     await ctx.commit()
     await repo.flush_erased(ctx.session)
