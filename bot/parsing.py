@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import unicodedata
 import zoneinfo
@@ -188,27 +189,362 @@ def parse_score(text: str) -> int | None:
     return numbers[0]
 
 
-# A score that opens a message and is set off from the words after it: "7, and my groin is
-# numb", "4/10 - stiff", "3. slept badly". The words must hold no other number.
-_LEADING_SCORE = re.compile(
-    rf"\s*(?:pain\s+)?({_NUMBER_TOKEN})\s*(?:(?:/|out\s+of)\s*(?:10|ten)\b)?\s*"
-    r"(?:[,;:.!\-–—]|\band\b|\bbut\b)\s*(.*)",
-    re.DOTALL,
+# ---- The full reader: a score anywhere in a message, as people write on a phone -----------
+#
+# A message is cut into tokens, then into clauses (at punctuation and "and"/"but"). Every 1-2
+# digit number or number word is a possible score unless its neighbours make it a runner
+# number ("10k", "3 sets", "week 3", "ran 6", "at 7"). A possible score counts when something
+# says it is one: "/10", a pain word in its clause, "a 6", or a place where people put a bare
+# score (opening the message or a clause, closing the message, alone in its clause).
+# Rival scores are settled by "now"/"today" against "yesterday"/"was", or by a correction
+# ("actually", "i mean"); otherwise there is no score and the bot asks.
+
+
+def _word_set(words: str) -> frozenset[str]:
+    """The set of space-separated words in a literal list."""
+    return frozenset(words.split())
+
+
+# Messages longer than a note are stories; reading a number out of them is a guess.
+SCORE_READ_LIMIT = NOTE_LIMIT
+_READ_TOKENS = re.compile(r"\d+|[a-z]+(?:'[a-z]+)*|\S")
+_SEPARATORS = frozenset(",;.!?:()[]{}|…&\n") | {"-", "–", "—", "but", "and", "tho", "though"}
+_SEPARATORS |= {"although", "then", "while", "whereas", "cos", "because", "plus"}
+# Between two numbers these make a range or a choice ("4-5", "4 or 5"): no single score.
+_RANGE_WORDS = frozenset({"-", "–", "—", "~", "/", "or", "to", "and", "maybe", "till", "until"})
+_RANGE_WORDS |= {"between", "ish"}
+# A number right before one of these counts something else.
+_COUNTED = _word_set(
+    """
+    k ks km kms kilometer kilometers kilometre kilometres mi mile miles miler m meter meters
+    metre metres min mins minute minutes sec secs second seconds s h hr hrs hour hours d day days
+    week weeks wk wks w month months mo year years yr yrs y am pm a.m p.m o'clock oclock kg kgs
+    kilo kilos lb lbs pound pounds stone st bpm mph kph times time set sets rep reps round rounds
+    lap laps step steps floor floors percent more less extra other others new of ago off in
+    ibuprofen paracetamol advil tylenol aspirin naproxen codeine tablet tablets pill pills dose
+    doses coffee coffees beer beers glass glasses cup cups kid kids people person mate mates leg
+    legged foot feet arm arms marathon marathons halfs ultra ultras parkrun parkruns run runs
+    race races session sessions workout workouts k's hrs mile's"""
 )
-_ANY_NUMBER = re.compile(rf"\d|\b(?:{'|'.join(_NUMBER_WORDS)})\b")
+# A number right after one of these is a position or a measure: "week 3", "zone 2", "hr 145".
+_INDEX_WORDS = _word_set(
+    """
+    week wk day mile km k lap rep set round zone stage phase step gate number num page size
+    chapter hr bpm pace cadence age aged turned vo2 vo2max split splits km's mile's interval rpe
+    jan january feb february mar march apr april may jun june jul july aug august sep sept
+    september oct october nov november dec december monday tuesday wednesday thursday friday
+    saturday sunday mon tue tues wed thu thurs fri sat sun version v by till til until before after
+    since from to for in on with over under than x times plus minus every each last next first
+    top the this that no any which some another"""
+)
+# Activity before a number in the same clause makes it a distance or count: "ran 6", "easy 5".
+_ACTIVITY_WORDS = _word_set(
+    """
+    ran run running jog jogged jogging walk walked walking hike hiked cycled cycle biked bike
+    rode ride swam swim did do done doing completed finished managed tempo easy long recovery
+    steady intervals hills strides fartlek parkrun race raced slept sleep woke bed took take taken
+    had ate drank lost gained lifted weigh weighed weighs hit logged clocked averaged"""
+)
+# Words that make a clause about pain, so any number in it may be the score.
+_PAIN_WORDS = _word_set(
+    """
+    pain pains painful score scale level lvl rating rate rated hurt hurts hurting sore soreness
+    ache aches aching achy stiff stiffness tight si sij joint hip hips back back's lower left right
+    side glute glutes bum butt ouch ow"""
+)
+# A bare number right after these is offered as a score: "i'd say 4", "yesterday was 5".
+_SCORE_LEADS = _word_set(
+    """
+    say reckon guess call is was it's its like about around bout roughly approx maybe prob
+    probably prolly def definitely honestly feeling feel feels today now yesterday yday morning
+    night tonight rn atm currently still only just solid strong low high mild good bad ever
+    ugh meh ok okay lol hmm tbh im i'm am"""
+)
+# "at 7" is a clock time unless a state comes before it: "sitting at 4", "im at 3".
+_AT_STATES = _word_set(
+    "sitting sat still stuck hovering holding steady staying im i'm been is was back's its it's"
+)
+# Mood and filler words that may share a clause with a bare number word ("six ugh").
+_FILLERS = _SCORE_WORDS | _SCORE_LEADS | {"thanks", "thank", "you", "cheers", "x", "xx", "xxx"}
+_FILLERS |= {"awful", "great", "fine", "better", "worse", "same", "sadly", "oof", "argh", "ah"}
+_FILLERS |= {"oh", "hi", "hey", "hello", "yes", "yeah", "yep", "really", "pretty", "very", "bit"}
+_FILLERS |= {"quite", "again", "think", "ish", "sore", "stiff", "achy", "rough", "tired"}
+# A plural after an opening number counts things ("2 kids"); these words only look plural.
+_NOT_PLURAL = _word_set(
+    """
+    this was is its it's yes thanks cheers always hurts aches feels seems sucks stings burns
+    throbs twinges gets goes does has tbh lol omg atm this thus plus less"""
+)
+_NOW_WORDS = frozenset({"now", "today", "todays", "today's", "tonight", "currently", "rn", "atm"})
+_PAST_WORDS = frozenset({"yesterday", "yesterdays", "yesterday's", "yday", "yest", "was", "were"})
+_PAST_WORDS |= {"earlier"}
+_CORRECTIONS = frozenset({"actually", "sorry", "mean", "wait", "correction", "oops", "make"})
+_QUESTION_WORDS = _word_set(
+    "what what's whats is does do can should why when where which who will would could how are"
+)
+# Words that deny or wish away "pain free" / "no pain".
+_ZERO_NEGATORS = _word_set(
+    "not never wish hope hoping almost nearly until till til want wanna if when isn't aren't"
+)
+_PAIN_RELIEF = _word_set("meds med medication medicine relief killers killer pills tablets")
+# "no pain at night" or "no pain when i sit" answers about one situation, not the day.
+_SITUATIONS = _word_set("at when while during in on or with sitting walking running")
+_ZERO_ALONE = frozenset({"none", "nil", "nothing", "nada", "zilch"})
+_SQUEEZE = re.compile(r"([a-z])\1{2,}")
+
+
+@dataclass(frozen=True)
+class ScoreReading:
+    """The score a message states (None when none or unclear) and whether it is about yesterday."""
+
+    score: int | None
+    yesterday: bool = False
+
+
+@dataclass
+class _Token:
+    text: str
+    start: int
+    end: int
+    clause: int = 0
+    # For numbers: the value (None when it is a malformed score such as 3.5 or 4/5).
+    number: bool = False
+    value: int | None = None
+    word: bool = False
+    veto: bool = False
+    strong: bool = False
+
+
+def _tokens(text: str) -> list[_Token]:
+    out: list[_Token] = []
+    for match in _READ_TOKENS.finditer(text):
+        token = _Token(match.group(), match.start(), match.end())
+        if _is_decoration(token.text) or token.text in {"\ufe0f", "*", '"', "'", "~", "="}:
+            continue
+        out.append(token)
+    return out
+
+
+def _mark_numbers(text: str, tokens: list[_Token]) -> list[_Token]:
+    """Turn number tokens into possible scores, folding "/10" and "out of 10" into them."""
+    kept: list[_Token] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        i += 1
+        if token.text in _NUMBER_WORDS:
+            token.number, token.word, token.value = True, True, _NUMBER_WORDS[token.text]
+        elif token.text.isdigit():
+            token.number, token.value = True, int(token.text)
+            before = text[token.start - 1] if token.start else " "
+            after = text[token.end] if token.end < len(text) else " "
+            glued = re.match(r"[a-z]+", text[token.end :])
+            if before.isalpha() or before in "£$€#+" or after == "%" or len(token.text) > 2:
+                token.veto = True
+            elif before in "-−" and (token.start < 2 or not text[token.start - 2].isdigit()):
+                token.value = None  # "-1": a signed number is a mistyped score
+            elif glued and glued.group() != "ish":
+                token.veto = True  # "5k", "7am", "3rd", "3x10", "10kg"
+            elif after in ".,:" and text[token.end + 1 : token.end + 2].isdigit():
+                # "7:30" and "6.30" are clock times; "3.5" and "3,5" are decimals.
+                frac = re.match(r"[.,:](\d+)", text[token.end :])
+                token.veto = after == ":" or len(frac.group(1)) == 2
+                token.value = None
+                while i < len(tokens) and tokens[i].start < token.end + len(frac.group()):
+                    i += 1
+        else:
+            kept.append(token)
+            continue
+        # "4/10", "4 / 10", "4 out of 10", "four outta ten": the scale confirms a score.
+        rest = text[token.end :]
+        scale = re.match(r"\s*(?:/|out\s+of|outta)\s*(\d+|ten)\b", rest)
+        if scale and not token.veto:
+            if scale.group(1) in {"10", "ten"}:
+                token.strong = True
+            else:
+                token.value = None  # "4/5", "3 out of 5": another scale
+            while i < len(tokens) and tokens[i].start < token.end + scale.end():
+                i += 1
+        kept.append(token)
+    return kept
+
+
+def _mark_clauses(tokens: list[_Token]) -> list[_Token]:
+    """Number each token's clause and drop the separators."""
+    clause = 0
+    out: list[_Token] = []
+    for token in tokens:
+        if not token.number and token.text in _SEPARATORS:
+            clause += 1
+            continue
+        token.clause = clause
+        out.append(token)
+    return out
+
+
+def _is_plural(word: str) -> bool:
+    return (
+        len(word) > 3
+        and word.endswith("s")
+        and not word.endswith(("ss", "ness", "less", "ous", "us", "is"))
+        and word not in _NOT_PLURAL
+    )
+
+
+def _zero_phrases(tokens: list[_Token]) -> None:
+    """Mark "none", "no pain", "pain free", "zero pain" as a score of 0."""
+    for i, token in enumerate(tokens):
+        words = [t.text for t in tokens if t.clause == token.clause]
+        earlier = {t.text for t in tokens[:i] if t.clause == token.clause}
+        nxt = tokens[i + 1].text if i + 1 < len(tokens) else ""
+        nxt_same = nxt if i + 1 < len(tokens) and tokens[i + 1].clause == token.clause else ""
+        zero = (token.text in {"none", "nil"} and nxt_same not in {"of", "at"}) or (
+            token.text in _ZERO_ALONE and set(words) <= _FILLERS | _ZERO_ALONE
+        )
+        if token.text == "no" and nxt == "pain" and tokens[i + 1].clause == token.clause:
+            after = [t.text for t in tokens[i + 2 : i + 4] if t.clause == token.clause]
+            situation = after[:1] and after[0] in _SITUATIONS and after != ["at", "all"]
+            zero = not (after[:1] and after[0] in _PAIN_RELIEF) and not situation
+        elif token.text == "painfree" or (token.text == "pain" and nxt_same == "free"):
+            zero = True
+        if zero and not earlier & _ZERO_NEGATORS:
+            token.number, token.value, token.strong = True, 0, True
+
+
+def _is_candidate(tokens: list[_Token], i: int) -> bool:
+    """Whether the number at i is offered as a pain score by its neighbours."""
+    token = tokens[i]
+    if token.veto:
+        return False
+    if token.strong:
+        return True
+    same = [t for t in tokens if t.clause == token.clause]
+    k = same.index(token)
+    before = [t.text for t in same[:k]]
+    after = [t.text for t in same[k + 1 :]]
+    prev = before[-1] if before else ""
+    nxt = after[0] if after else ""
+    clause_words = set(before) | set(after)
+    pain = bool(clause_words & _PAIN_WORDS)
+    if nxt in _COUNTED and nxt != "x" and not (nxt == "of" and after[1:2] in (["10"], ["ten"])):
+        return False
+    if nxt == "x" and len(after) > 1:
+        return False  # "4 x 400m"; a lone trailing "x" is a kiss
+    if after[:2] in (["at", "night"], ["at", "noon"], ["at", "midnight"]) and not pain:
+        return False  # "7 at night" is a clock time
+    if k == 0 and _is_plural(nxt):
+        return False  # "2 kids", "3 coffees"
+    if prev == "at":
+        state = before[-2] if len(before) > 1 else ""
+        return pain or state in _AT_STATES
+    elif prev in {"to", "down", "up"} and pain:
+        pass  # "pain went up to 6"
+    elif prev in _INDEX_WORDS:
+        return False
+    if set(before) & _ACTIVITY_WORDS and not pain:
+        return False  # "ran 6", "long run was 8", "did 5 today"
+    if token.word:
+        if prev in {"a", "an"} or pain or set(before) & {"say", "reckon", "rate"}:
+            return True
+        return set(before) | set(after) <= _FILLERS and not (before and before[-1] in {"no"})
+    if prev in {"a", "an"} or before[-2:-1] in (["a"], ["an"]):
+        return True  # "a 6", "a solid 6"
+    if pain or k == 0 or not after or prev in _SCORE_LEADS:
+        return True
+    return i == len(tokens) - 1
+
+
+def _markers(tokens: list[_Token], candidates: list[int]) -> dict[int, str]:
+    """Which candidates are marked now or past by the time words next to them."""
+    marks: dict[int, str] = {}
+    for i in candidates:
+        clause = tokens[i].clause
+        same = [j for j, t in enumerate(tokens) if t.clause == clause]
+        first_word = next((j for j in same if _time_mark(tokens, j)), None)
+        first_num = next((j for j in same if j in candidates), None)
+        # In "yesterday 8 today 4" the time word leads its number; in "4 today 5 yesterday"
+        # it trails it. The clause's first time word tells which.
+        leads = first_word is not None and first_num is not None and first_word < first_num
+        rivals = [j for j in same if j in candidates]
+        pos = rivals.index(i)
+        if leads:
+            lo = rivals[pos - 1] if pos else same[0] - 1
+            span = range(i - 1, lo, -1)
+        else:
+            hi = rivals[pos + 1] if pos + 1 < len(rivals) else same[-1] + 1
+            span = range(i + 1, hi)
+        found = [mark for j in span if (mark := _time_mark(tokens, j))]
+        if found:
+            # "yesterday was 5": the day named beats the bare past tense.
+            marks[i] = "yesterday" if "yesterday" in found else found[0]
+    return marks
+
+
+def _time_mark(tokens: list[_Token], j: int) -> str:
+    word = tokens[j].text
+    prev = tokens[j - 1].text if j else ""
+    if word in _NOW_WORDS or (word in {"morning", "evening"} and prev == "this"):
+        return "now"
+    if word in _PAST_WORDS or (word == "night" and prev == "last"):
+        return "yesterday" if word != "was" and word != "were" and word != "earlier" else "past"
+    return ""
+
+
+def read_score(text: str) -> ScoreReading:
+    """The pain score a message states anywhere in it, read as people write on a phone."""
+    lowered = _score_text(text)
+    if not lowered or len(lowered) > SCORE_READ_LIMIT:
+        return ScoreReading(None)
+    lowered = _SQUEEZE.sub(r"\1", lowered)
+    lowered = re.sub(r"\bno\.\s*(?=\d)", "number ", lowered)
+    lowered = re.sub(r"\bpain[\s-]+free\b", "painfree", lowered)
+    words = lowered.split()
+    if lowered.endswith("?") and words[0].strip(",") in _QUESTION_WORDS:
+        return ScoreReading(None)  # "what's a 10?" asks about the scale
+    tokens = _mark_clauses(_mark_numbers(lowered, _tokens(lowered)))
+    _zero_phrases(tokens)
+    numbers = [i for i, t in enumerate(tokens) if t.number]
+    # Two numbers joined by "-", "or", "to", "maybe" or nothing at all are a range or a choice.
+    for a, b in itertools.pairwise(numbers):
+        gap = [t.text for t in tokens[a + 1 : b]]
+        joined = tokens[a].clause == tokens[b].clause or gap == []
+        # "4/10 3 days in a row" is a score and a count, not a range.
+        counted = b + 1 < len(tokens) and tokens[b + 1].text in _COUNTED
+        plain = not (tokens[a].veto or tokens[b].veto or tokens[a].strong or counted)
+        if plain and joined and set(gap) <= _RANGE_WORDS and len(gap) <= 1:
+            return ScoreReading(None)
+    candidates = [i for i in numbers if _is_candidate(tokens, i)]
+    if not candidates:
+        return ScoreReading(None)
+    marks = _markers(tokens, candidates)
+    chosen = _choose(tokens, candidates, marks)
+    if chosen is None:
+        return ScoreReading(None)
+    value = tokens[chosen].value
+    if value is None or value > MAX_SCORE:
+        return ScoreReading(None)
+    return ScoreReading(value, marks.get(chosen) == "yesterday")
+
+
+def _choose(tokens: list[_Token], candidates: list[int], marks: dict[int, str]) -> int | None:
+    """The one candidate that is the score, or None when rivals leave it open."""
+    if len(candidates) == 1 or len({tokens[i].value for i in candidates}) == 1:
+        return candidates[-1]
+    corrections = [j for j, t in enumerate(tokens) if t.text in _CORRECTIONS]
+    if corrections and candidates[-1] > corrections[-1] > candidates[0]:
+        return candidates[-1]  # "4, sorry i mean 5"
+    now = [i for i in candidates if marks.get(i) == "now"]
+    if len(now) == 1:
+        return now[0]
+    unmarked = [i for i in candidates if i not in marks]
+    if not now and len(unmarked) == 1:
+        return unmarked[0]  # "5 yesterday, 4" and "was 3, 6"
+    return None
 
 
 def score_in(text: str) -> int | None:
-    """A score stated alone (parse_score) or opening a message with words after it."""
-    value = parse_score(text)
-    if value is not None:
-        return value
-    match = _LEADING_SCORE.fullmatch(_score_text(text))
-    if match is None or _ANY_NUMBER.search(match.group(2)):
-        return None
-    token = match.group(1)
-    value = int(token) if token.isdigit() else _NUMBER_WORDS[token]
-    return value if value <= MAX_SCORE else None
+    """The pain score stated anywhere in a message (read_score), or None."""
+    return read_score(text).score
 
 
 def looks_like_score_attempt(text: str) -> bool:

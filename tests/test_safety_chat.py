@@ -570,3 +570,10 @@ async def test_after_booked_the_bot_does_not_say_book_a_physio_again(app: App) -
         ann.later(days=1)
         later.append(await ann.say("4"))
     assert not any("Time to see a professional" in s for s in later)
+
+
+async def test_a_score_said_about_yesterday_lands_on_yesterday(app: App) -> None:
+    ann = await ready(app)
+    ann.later(days=1)
+    assert "Recorded 5/10 for yesterday" in await ann.say("yesterday was 5")
+    assert "Recorded 3/10 for today" in await ann.say("3 today")

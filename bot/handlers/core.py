@@ -37,7 +37,11 @@ def disclaimer(ctx: Ctx) -> str:
 
 
 def consent_prompt(
-    ctx: Ctx, pending: int | None, club_id: int | None = None, flag: str | None = None
+    ctx: Ctx,
+    pending: int | None,
+    club_id: int | None = None,
+    flag: str | None = None,
+    day: date | None = None,
 ) -> list[Reply]:
     """Ask for consent, with what the bot is not; a score or a red flag given before
     consenting rides along in the button, not the database."""
@@ -46,7 +50,7 @@ def consent_prompt(
         args += ("f", flag)
     elif pending is not None:
         # The day it was typed rides along too: a tap days later records it on that day.
-        args += (pending, club_id or 0, ctx.today.toordinal())
+        args += (pending, club_id or 0, (day or ctx.today).toordinal())
     yes = actions.encode("c", *args)
     text = CONSENT_TEXT.format(disclaimer=disclaimer(ctx), platform=ctx.inc.platform.capitalize())
     if flag is not None:
@@ -62,7 +66,9 @@ def consent_prompt(
     ]
 
 
-def score_before_consent(ctx: Ctx, value: int, club_id: int | None = None) -> list[Reply]:
+def score_before_consent(
+    ctx: Ctx, value: int, club_id: int | None = None, day: date | None = None
+) -> list[Reply]:
     """A score from someone not set up: a high one brings the red-flag screen at once; the
     score itself waits in the consent button."""
     first = (
@@ -70,7 +76,7 @@ def score_before_consent(ctx: Ctx, value: int, club_id: int | None = None) -> li
         if value >= trends.HIGH_SCORE
         else []
     )
-    return [*first, *consent_prompt(ctx, value, club_id)]
+    return [*first, *consent_prompt(ctx, value, club_id, day=day)]
 
 
 async def cmd_start(ctx: Ctx, _: Command) -> list[Reply]:
@@ -426,14 +432,17 @@ async def on_text(ctx: Ctx, text: str) -> list[Reply] | None:
     Safety comes before consent: red flags are answered for anyone; a score waits in the
     consent button, and a high one brings the red-flag screen at once.
     """
-    value = parsing.score_in(text)
+    reading = parsing.read_score(text)
+    value = reading.score
+    # "yesterday was 5" is a score for yesterday
+    day = ctx.today - timedelta(days=1) if reading.yesterday else ctx.today
     replies: list[Reply] = []
     if ctx.person is None:
         if value is not None:
-            replies += score_before_consent(ctx, value)
+            replies += score_before_consent(ctx, value, day=day)
     elif value is not None:
         mentioned = redflags.read(text).emergency_codes
-        replies += await record_score(ctx, value, ctx.today, "daily", "chat", mentioned)
+        replies += await record_score(ctx, value, day, "daily", "chat", mentioned)
     replies = await advice.read_text(ctx, text, replies)
     return replies or None
 
