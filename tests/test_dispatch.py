@@ -132,7 +132,7 @@ async def test_an_unreachable_person_stops_others_continue_and_they_resume_on_wr
         parked = await s.scalars(select(Reminder.next_send_at).where(Reminder.person_id == ann.id))
         assert set(parked) == {None}
     del platform.always_fail["ann"]
-    await Chat(app, "ann").say("4")  # Thu 07:00: she unblocked the bot and wrote
+    await Chat(app, "ann").say("/settings")  # Thu 07:00: she unblocked the bot and wrote
     await advance(app, d, timedelta(hours=2))
     assert platform.to("ann") == ["checkin@2026-03-05 08:00"]  # the next slot, no backlog
 

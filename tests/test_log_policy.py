@@ -136,7 +136,7 @@ async def telegram_conversation(fake: TelegramFake) -> None:
     for text in ("4", f"/note {NOTE}"):
         sent = len(fake.messages(ADA))
         person.say(text)
-        await fake.wait_for(lambda n=sent: len(fake.messages(ADA)) > n, timeout=30)
+        await fake.wait_for(lambda n=sent: len(fake.messages(ADA)) > n, timeout=60)
     person.say("/history")
     await person.sees("Your last 14 days")
 
@@ -316,11 +316,11 @@ async def discord_consent(dc: DiscordFake) -> None:
             ),
             None,
         ),
-        timeout=30,
+        timeout=60,
     )
     agree = next(c["custom_id"] for c in consent.iter_components() if c.get("label") == "I agree")
     tap = await dc.click(ALICE, consent, agree)
-    await dc.wait_for(lambda: _answered(tap, "set up") or "set up" in consent.content, timeout=30)
+    await dc.wait_for(lambda: _answered(tap, "set up") or "set up" in consent.content, timeout=60)
 
 
 @pytest.mark.parametrize("mode", ["polling", "webhook"])
@@ -375,7 +375,7 @@ async def test_si_checkin_run_at_debug_logs_nothing_private(tmp_path: Path, mode
                     ("history", None, "Your last 14 days"),
                 ):
                     interaction = await dc.slash(ALICE, name, options)
-                    await dc.wait_for(lambda i=interaction, a=answer: _answered(i, a), timeout=30)
+                    await dc.wait_for(lambda i=interaction, a=answer: _answered(i, a), timeout=60)
                     secrets.append(interaction.token)
             finally:
                 if proc.returncode is None:

@@ -393,7 +393,7 @@ async def on_symptom(ctx: Ctx, action: Action) -> list[Reply]:
     for its day until the person says it was a mistake."""
     code = action.args[0]
     if code != trends.NONE_OF_THESE and trends.symptom(code) is None:
-        return [Reply("This button has expired. Send /symptoms for a fresh list.")]
+        return [Reply("This button has expired. Send /symptoms for a fresh list.", private=True)]
     if ctx.person is None:
         # Safety before consent: the advice now; the flag rides in the consent button.
         if code == trends.NONE_OF_THESE:
