@@ -63,6 +63,10 @@ READY_TIMEOUT = 60.0  # login to READY; past this, start() fails instead of hang
 GUILD_READY_TIMEOUT = 2.0  # discord.py's default wait for GUILD_CREATEs after READY
 DRAIN_TIMEOUT = 10.0  # stop() lets events in flight finish (and commit) this long
 
+# The bot never pings anyone: no @everyone, role or user mention in anything it sends, whatever
+# a display name or a note says. Set on the client (edits, follow-ups) and on every send.
+NO_MENTIONS = discord.AllowedMentions.none()
+
 # A button's custom_id is the engine's versioned payload ("1:s:4"); any version is routed to
 # the engine, which answers a stale or forged one with "This button has expired".
 PAYLOAD = re.compile(r"[0-9]+:.+")
@@ -114,7 +118,7 @@ class _Part:
 
     def kwargs(self) -> dict[str, Any]:
         """Arguments for Messageable.send / Webhook.send (files fresh on every call)."""
-        out: dict[str, Any] = {}
+        out: dict[str, Any] = {"allowed_mentions": NO_MENTIONS}
         if self.content:
             out["content"] = self.content
         if self.rows:
@@ -174,9 +178,17 @@ def layout(buttons: Sequence[Sequence[Button]]) -> list[list[list[Button]]]:
     return keyboards
 
 
-def render(reply: Reply) -> list[_Part]:
+def plain(text: str) -> str:
+    """Plain text as Discord shows it literally: no markdown, masked links or mentions."""
+    return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+
+
+def render(reply: Reply, *, public: bool = False) -> list[_Part]:
     """A reply as Discord messages: text split at 2000, keyboard and files on the last part."""
-    texts = split_text(reply.text, MESSAGE_LIMIT) if reply.text else []
+    # Text for a whole channel may quote members (streak names): escaped, no display name can
+    # format, link or mention anything there.
+    text = plain(reply.text) if public else reply.text
+    texts = split_text(text, MESSAGE_LIMIT) if text else []
     parts = [_Part(content=t) for t in texts if t.strip()] or [_Part()]
     keyboards = layout(reply.buttons)
     last = parts[-1]
@@ -231,6 +243,7 @@ class _Handlers:
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         super().__init__(  # type: ignore[call-arg]
             intents=intents(),
+            allowed_mentions=NO_MENTIONS,
             guild_ready_timeout=guild_ready_timeout,
             max_ratelimit_timeout=MAX_RATELIMIT_WAIT,
             **shards,
@@ -359,32 +372,41 @@ class DiscordAdapter:
     # ------------------------------------------------------------------ reminders (Sender)
 
     async def send(self, address: Address, reply: Reply) -> None:
-        """Deliver a bot-initiated reply (a reminder) by DM, or to a known guild channel."""
+        """Deliver a bot-initiated reply: to a channel (a club post) or a person's DM."""
         client = self.client
         if client is None or client.is_closed():
             raise TransientError("discord is not connected")
         async with _delivery_errors():
-            channel = await self._channel(int(address.chat_id))
-            for part in render(reply):
+            channel = await self._destination(int(address.chat_id), reply)
+            public = not isinstance(channel, discord.DMChannel)
+            for part in render(reply, public=public):
                 await channel.send(**part.kwargs())
 
-    async def _channel(self, chat_id: int) -> discord.abc.Messageable:
-        """A guild channel we know, else the DM with the user of that id (discord.py caches it).
-
-        An id that is neither is a channel this process has not cached (a guild served by
-        another shard, or one that removed the bot while we were offline): posting there
-        either works or fails as Unreachable.
-        """
+    async def _destination(self, chat_id: int, reply: Reply) -> discord.abc.Messageable:
+        """A channel we know, a club's channel we don't, else the DM with the user of that id."""
         assert self.client is not None
+        # Snowflakes are unique across users and channels: a cached channel is that channel.
         channel = self.client.get_channel(chat_id)
         if isinstance(channel, discord.abc.Messageable):
+            if reply.private and not isinstance(channel, discord.DMChannel):
+                raise DeliveryError("a private reply addressed to a channel")
             return channel
+        if "club" in reply.meta and not reply.private:
+            # A club's channel not in our cache (another shard's guild, or one that removed
+            # the bot while we were offline): posted blind, it works or fails as Unreachable.
+            # Its id is never taken for a user id.
+            return self.client.get_partial_messageable(chat_id)
+        return await self._dm(chat_id)
+
+    async def _dm(self, user_id: int) -> discord.DMChannel:
+        """The DM with a person (discord.py caches it); Unreachable when there is no such user."""
+        assert self.client is not None
         try:
-            return await self.client.create_dm(discord.Object(chat_id))
+            return await self.client.create_dm(discord.Object(user_id))
         except discord.HTTPException as exc:
             if exc.status not in (400, 404):
                 raise
-            return self.client.get_partial_messageable(chat_id)
+            raise Unreachable(f"discord {exc.status} code {exc.code}") from None
 
     # ------------------------------------------------------------------ events in
 
@@ -579,13 +601,15 @@ class DiscordAdapter:
                         continue
                     except Unreachable:
                         dm_closed = filled = True
-                        await interaction.followup.send(DMS_CLOSED, ephemeral=True)
+                        await interaction.followup.send(
+                            DMS_CLOSED, ephemeral=True, allowed_mentions=NO_MENTIONS
+                        )
                     except DeliveryError as exc:
                         log.warning("discord: a DM failed (%s); shown in place", type(exc).__name__)
                 # Undeliverable by DM: still the person's alone, so it is shown only to them.
                 reply = Reply(reply.text, reply.buttons, reply.image, reply.document, True)
             public = inc.chat_kind is ChatKind.GROUP and not reply.private
-            for part in render(reply):
+            for part in render(reply, public=public):
                 if public and interaction.channel is not None:
                     await interaction.channel.send(**part.kwargs())  # type: ignore[union-attr]
                 else:

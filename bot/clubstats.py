@@ -1,60 +1,149 @@
-"""What a club may see: counts, a trend and opt-in streaks, never one person's score. Pure."""
+"""What a club may see: live counts, closed-period figures and opt-in streaks, never a score. Pure.
+
+The privacy model. Counts (who checked in, who did their core work) may be live: a tap moves
+them by one and says only that someone tapped. A figure derived from scores (an average, a
+trend) must not move with any one person's action, or two requests a minute apart would give
+that person's score away (three members at 3, 4, 5 average 4.0; after a fourth taps it reads
+5.2, so the fourth scored 9). So a score-derived figure:
+
+- covers closed days only. Day X closes when the club's post for day X+1 goes out: that
+  instant is in the post ledger, where no later setting (a time zone change) can move it;
+- counts, for day X, the scores of members who had joined before X closed, as stored when it
+  closed. Someone who joins later never counts for X (their private history stays theirs);
+- is computed from whole days with at least MIN_REPORTERS counted members, each day's average
+  weighing the same, so a day with one or two reporters never enters any figure;
+- is withheld as a whole, never recomputed without the day, when a counted member changed a
+  day of its period after that day closed (a late /log): the stored row no longer says what
+  the score was at closing, and leaving the day out would give its reporters away as well.
+
+Within one publication period (between two club posts) a figure therefore either stays the
+same or disappears; the next post brings in one whole closed day.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from statistics import fmean
 
 from bot import trends
 
-# Averages need at least this many reporters, so no one's score can be worked out
+# Averages need at least this many reporters on a day, so no one's score can be worked out
 # (with two, each of them could subtract their own).
 MIN_REPORTERS = 3
 WEEK = 7
+# Reports loaded for a summary: two closed weeks for the trend, and room for the last closed
+# day to lag a week behind today (posts missed) before the figures are withheld as stale.
+HISTORY_DAYS = 3 * WEEK
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """One member's daily score as the club sees it: when it was stored, when they joined."""
+
+    person: int
+    day: date
+    score: int
+    recorded_at: datetime
+    joined_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
 class DayStats:
-    """A club's day: how many checked in and did core work; the average only when safe."""
+    """A club's day in counts only: how many checked in and how many did their core work."""
 
     day: date
     checked_in: int
     core_done: int
-    average: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """Score-derived figures of the last closed week; None or "" where withheld."""
+
+    last_day: date | None  # the latest closed day: the period of every figure ends there
+    average: float | None  # mean of the daily averages of the 7 days to last_day
+    trend: str  # "↑" worse, "↓" better, "→" steady (1-point band), "" withheld
 
 
 def day_stats(
-    scores: Mapping[int, Mapping[date, int]], core: Mapping[int, frozenset[date]], day: date
+    reports: Iterable[Report], core: Mapping[int, frozenset[date]], day: date
 ) -> DayStats:
-    """Counts for one day over the members' own histories."""
-    values = [s[day] for s in scores.values() if day in s]
+    """Live counts for one day over the members' own histories."""
+    checked = sum(1 for r in reports if r.day == day)
     done = sum(1 for days in core.values() if day in days)
-    avg = round(fmean(values), 1) if len(values) >= MIN_REPORTERS else None
-    return DayStats(day, len(values), done, avg)
+    return DayStats(day, checked, done)
 
 
-def _week_mean(scores: Mapping[int, Mapping[date, int]], last: date) -> float | None:
-    first = last - timedelta(days=WEEK - 1)
-    reporters = [[v for d, v in s.items() if first <= d <= last] for s in scores.values()]
-    reporters = [r for r in reporters if r]
-    if len(reporters) < MIN_REPORTERS:
-        return None
-    return fmean(v for r in reporters for v in r)
+def closings(posted: Mapping[date, datetime], now: datetime) -> dict[date, datetime]:
+    """When each day closed: the instant the club's post for the next day went out."""
+    # A day counts only if it closed before every later day did, so a ledger row written out
+    # of order (a time zone change revisiting a date) never reopens a period already published.
+    out: dict[date, datetime] = {}
+    earliest_later: datetime | None = None
+    for post_day in sorted(posted, reverse=True):
+        at = posted[post_day]
+        if at > now:
+            continue
+        if earliest_later is None or at < earliest_later:
+            out[post_day - timedelta(days=1)] = at
+            earliest_later = at
+    return out
 
 
-def club_trend(scores: Mapping[int, Mapping[date, int]], today: date) -> str:
-    """↑ worse, ↓ better, → steady (1-point band), "" with too few reporters either week."""
-    this = _week_mean(scores, today)
-    last = _week_mean(scores, today - timedelta(days=WEEK))
-    if this is None or last is None:
-        return ""
-    if this - last >= trends.WEEKLY_BAND:
-        return "↑"
-    if last - this >= trends.WEEKLY_BAND:
-        return "↓"
-    return "→"
+def _day_average(
+    reports: Sequence[Report], closed_at: datetime | None
+) -> tuple[float | None, bool]:
+    """A closed day's average (None under MIN_REPORTERS) and whether it changed after closing."""
+    if closed_at is None:
+        return None, False
+    counted = [r for r in reports if r.joined_at < closed_at]
+    if any(r.recorded_at >= closed_at for r in counted):
+        return None, True
+    if len(counted) < MIN_REPORTERS:
+        return None, False
+    return fmean(r.score for r in counted), False
+
+
+def _period_mean(
+    days: Sequence[date],
+    by_day: Mapping[date, Sequence[Report]],
+    closed: Mapping[date, datetime],
+) -> float | None:
+    averages = []
+    for day in days:
+        average, changed = _day_average(by_day.get(day, ()), closed.get(day))
+        if changed:
+            return None
+        if average is not None:
+            averages.append(average)
+    return fmean(averages) if averages else None
+
+
+def figures(reports: Iterable[Report], closed: Mapping[date, datetime], since: date) -> Figures:
+    """The last closed week's average and trend; `since` is the first day `reports` cover."""
+    if not closed:
+        return Figures(None, None, "")
+    last = max(closed)
+    this_week = [last - timedelta(days=i) for i in range(WEEK)]
+    last_week = [d - timedelta(days=WEEK) for d in this_week]
+    if last_week[-1] < since:
+        return Figures(last, None, "")  # stale: part of the period was not loaded
+    by_day: dict[date, list[Report]] = {}
+    for r in reports:
+        by_day.setdefault(r.day, []).append(r)
+    this = _period_mean(this_week, by_day, closed)
+    before = _period_mean(last_week, by_day, closed)
+    arrow = ""
+    if this is not None and before is not None:
+        if this - before >= trends.WEEKLY_BAND:
+            arrow = "↑"
+        elif before - this >= trends.WEEKLY_BAND:
+            arrow = "↓"
+        else:
+            arrow = "→"
+    return Figures(last, this, arrow)
 
 
 def streak(days: frozenset[date] | set[date], today: date) -> int:
@@ -67,32 +156,53 @@ def streak(days: frozenset[date] | set[date], today: date) -> int:
     return n
 
 
-TREND_WORDS = {"↑": "pain up on last week", "↓": "pain down on last week", "→": "steady"}
+TREND_WORDS = {
+    "↑": "pain up on the week before",
+    "↓": "pain down on the week before",
+    "→": "steady",
+}
+
+
+def period(day: date) -> str:
+    """A closed day as the group reads it: 'Sun 1 Mar'."""
+    return f"{day:%a} {day.day} {day:%b}"
+
+
+def average_line(figs: Figures) -> str | None:
+    """The closed week's average pain, naming its period; None when withheld."""
+    if figs.last_day is None or figs.average is None:
+        return None
+    return (
+        f"Average pain on days with {MIN_REPORTERS}+ check-ins, the 7 days to "
+        f"{period(figs.last_day)}: {figs.average:.1f}/10."
+    )
+
+
+def trend_line(figs: Figures) -> str | None:
+    """The closed week's trend on the week before, naming its period; None when withheld."""
+    if figs.last_day is None or not figs.trend:
+        return None
+    return (
+        f"Club trend, the week to {period(figs.last_day)}: {figs.trend} {TREND_WORDS[figs.trend]}."
+    )
 
 
 def summary_text(
     title: str,
-    scores: Mapping[int, Mapping[date, int]],
+    reports: Sequence[Report],
     core: Mapping[int, frozenset[date]],
     today: date,
+    figs: Figures,
     streaks: Mapping[str, int] | None = None,
 ) -> str:
-    """The week's club summary, aggregate only."""
-    days = [today - timedelta(days=i) for i in range(WEEK)]
-    stats = [day_stats(scores, core, d) for d in days]
-    active = sum(1 for s in scores.values() if any(d in s for d in days))
+    """The club summary: live counts, closed-period figures, opt-in streaks."""
+    week = {today - timedelta(days=i) for i in range(WEEK)}
+    active = len({r.person for r in reports if r.day in week})
     lines = [f"{title}: the last 7 days"]
     lines.append(f"{active} member{'s' if active != 1 else ''} checked in this week.")
-    y = stats[1]
+    y = day_stats(reports, core, today - timedelta(days=1))
     lines.append(f"Yesterday: {y.checked_in} checked in, {y.core_done} did their core work.")
-    averaged = [s.average for s in stats if s.average is not None]
-    if averaged:
-        lines.append(
-            f"Average pain on days with {MIN_REPORTERS}+ check-ins: {fmean(averaged):.1f}/10."
-        )
-    arrow = club_trend(scores, today)
-    if arrow:
-        lines.append(f"Club trend: {arrow} {TREND_WORDS[arrow]}.")
+    lines += [line for line in (average_line(figs), trend_line(figs)) if line]
     if streaks:
         top = sorted(streaks.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
         shown = [f"{name} {n} day{'s' if n != 1 else ''}" for name, n in top if n > 0]

@@ -5,6 +5,10 @@ and only then committed; a failed send rolls the ledger row back so the post sta
 A crash between send and commit can repeat one post (bounded by the clubs in flight);
 a second worker cannot post the same club meanwhile (row lock with SKIP LOCKED on
 PostgreSQL, and the ledger's unique key everywhere).
+
+A ledger row's posted_at is also the instant the day before closes for the club's figures
+(bot/clubstats.py): scores stored later never move them. So a row is written only by a post
+that went out, and is never rewritten.
 """
 
 from __future__ import annotations

@@ -136,9 +136,12 @@ async def test_members_tap_privately_and_the_group_sees_only_totals(app: App) ->
     summary = (await in_group(app, "ann", "/club summary"))[0]
     assert not summary.private
     assert "3 members checked in this week" in summary.text
+    assert "/10" not in summary.text  # today is still open: no figure moves with a tap
+    await post(app)  # the next day's post closes the day
+    summary = (await in_group(app, "ann", "/club summary"))[0]
     for score in (2, 8):
         assert f"{score}/10" not in summary.text  # no one's score, only the average of 3+
-    assert "5.0/10" in summary.text
+    assert "the 7 days to Mon 2 Mar: 5.0/10" in summary.text
 
 
 async def test_no_average_with_fewer_than_three_reporters(app: App) -> None:

@@ -248,7 +248,9 @@ async def test_members_tap_privately_and_the_channel_sees_only_counts(
     assert await members(app) == 2
 
     # Dan has never used the bot: consent first, only to him, and nothing stored before it.
-    [consent] = await tap_score(fake, bot, DAN, message, 8)
+    # 8 is high: the red-flag screen comes first, then the consent question, both to him only.
+    screen, consent = await tap_score(fake, bot, DAN, message, 8)
+    assert "A quick safety check" in screen.content
     assert consent.content.startswith("I'll record 8/10 as soon as you say yes")
     assert consent.button_labels == ["I agree", "No thanks"]
     async with app.sessions() as s:
@@ -264,7 +266,10 @@ async def test_members_tap_privately_and_the_channel_sees_only_counts(
 
     summary = await club_cmd(fake, bot, CAROL, "summary")
     assert "3 members checked in this week." in summary
-    assert "Average pain on days with 3+ check-ins: 5.0/10." in summary
+    assert "/10" not in summary  # today is still open: no figure moves with a tap
+    await post(app, fake, bot)  # the next day's post closes the day
+    summary = await club_cmd(fake, bot, CAROL, "summary")
+    assert "Average pain on days with 3+ check-ins, the 7 days to Mon 2 Mar: 5.0/10." in summary
     public = "\n".join(channel_text(fake))
     for name in ("Bob", "Carol", "Dan"):
         assert name not in public

@@ -225,7 +225,13 @@ async def test_members_tap_privately_and_the_group_sees_only_totals(
     group.say(bob.user, "/club summary")
     summary = await group.sees("the last 7 days")
     assert "3 members checked in this week" in summary.content
-    assert "Average pain on days with 3+ check-ins: 5.0/10" in summary.content
+    assert "/10" not in summary.content  # today is still open: no figure moves with a tap
+    await post_due(app, tg, group)  # the next day's post closes the day
+    group.say(bob.user, "/club summary")
+    summary = await group.sees("the last 7 days")
+    assert "Average pain on days with 3+ check-ins, the 7 days to Mon 2 Mar: 5.0/10" in (
+        summary.content
+    )
     assert post.button_labels  # the club keyboard stays for everyone
     assert no_score_of(group.shown(), 2, 5, 6, 8)
     assert not any("Only you can see this" in text for text in group.shown())

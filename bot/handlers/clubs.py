@@ -17,7 +17,6 @@ from bot.store.models import Club
 from scheduler.timing import Schedule, next_due
 
 DEFAULT_POST_TIME = time(7, 30)
-STATS_DAYS = 15  # two weeks for the trend, plus today
 ONLY_ADMINS = "Only admins can change club settings."
 IN_A_GROUP = (
     "Club check-ins run in a group: add me to your club's group or channel and send "
@@ -43,36 +42,44 @@ def schedule_next(club: Club, now: datetime) -> None:
     club.next_post_at = due[1] if due else None
 
 
-async def club_summary(s: AsyncSession, club: Club, today: date) -> str:
-    """The aggregate summary for the group."""
-    since = today - timedelta(days=STATS_DAYS)
-    scores = await club_repo.member_scores(s, club.id, since)
+async def club_summary(s: AsyncSession, club: Club, now: datetime) -> str:
+    """The aggregate summary for the group: live counts, closed-period figures only."""
+    today = club_today(club, now)
+    since = today - timedelta(days=clubstats.HISTORY_DAYS)
+    reports = await club_repo.member_reports(s, club.id, since)
     core = await club_repo.member_core_days(s, club.id, since)
+    closed = clubstats.closings(await club_repo.post_times(s, club.id, since), now)
     streaks = None
     if club.streaks:
         names = await club_repo.sharers(s, club.id)
+        days: dict[int, set[date]] = {}
+        for r in reports:
+            days.setdefault(r.person, set()).add(r.day)
         streaks = {
-            name: clubstats.streak(frozenset(scores.get(pid, {})), today)
+            name: clubstats.streak(frozenset(days.get(pid, ())), today)
             for pid, name in names.items()
         }
-    return clubstats.summary_text("Club check-in", scores, core, today, streaks)
+    figs = clubstats.figures(reports, closed, since)
+    return clubstats.summary_text("Club check-in", reports, core, today, figs, streaks)
 
 
 async def club_post(s: AsyncSession, club: Club, now: datetime) -> Reply:
-    """The daily club post: yesterday's totals and the 0-10 buttons."""
+    """The daily club post: yesterday's counts, the closed week's trend and the 0-10 buttons."""
     today = club_today(club, now)
-    since = today - timedelta(days=STATS_DAYS)
-    scores = await club_repo.member_scores(s, club.id, since)
+    since = today - timedelta(days=clubstats.HISTORY_DAYS)
+    reports = await club_repo.member_reports(s, club.id, since)
     core = await club_repo.member_core_days(s, club.id, since)
-    y = clubstats.day_stats(scores, core, today - timedelta(days=1))
+    # The ledger row of this post is already in the session: it closes yesterday.
+    closed = clubstats.closings(await club_repo.post_times(s, club.id, since), now)
+    y = clubstats.day_stats(reports, core, today - timedelta(days=1))
     lines = [
         "Club check-in: how's your SI pain today? Tap a score. Only you see your answer; "
         "it goes into your own private history.",
         f"Yesterday {y.checked_in} checked in and {y.core_done} did their core work.",
     ]
-    arrow = clubstats.club_trend(scores, today)
-    if arrow:
-        lines.append(f"Club trend: {arrow} {clubstats.TREND_WORDS[arrow]}.")
+    figs = clubstats.figures(reports, closed, since)
+    if trend := clubstats.trend_line(figs):
+        lines.append(trend)
     return Reply(
         "\n".join(lines),
         buttons=formatting.score_keyboard("k", (club.id,)),
@@ -93,7 +100,7 @@ async def cmd_club(ctx: Ctx, command: Command) -> list[Reply]:
             return [
                 Reply("No club check-ins here yet. An admin can start them with /club on 07:30.")
             ]
-        return [Reply(await club_summary(ctx.session, club, club_today(club, ctx.now)))]
+        return [Reply(await club_summary(ctx.session, club, ctx.now))]
     if sub not in ("on", "off", "timezone", "streaks"):
         return [Reply(USAGE)]
     if not inc.is_admin:

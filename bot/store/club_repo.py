@@ -7,6 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.clubstats import Report
 from bot.store.models import Activity, CheckIn, Club, ClubMember, ClubPost
 from bot.store.repo import DAILY, _insert
 
@@ -50,17 +51,30 @@ async def set_sharing(
     return result.rowcount or 0
 
 
-async def member_scores(s: AsyncSession, club_id: int, since: date) -> dict[int, dict[date, int]]:
-    """Every member's daily scores since a date (their own history), keyed by person id."""
+async def member_reports(s: AsyncSession, club_id: int, since: date) -> list[Report]:
+    """Members' daily scores since a date (their own history), with when each was stored."""
     rows = await s.execute(
-        select(ClubMember.person_id, CheckIn.day, CheckIn.score)
+        select(
+            ClubMember.person_id,
+            CheckIn.day,
+            CheckIn.score,
+            CheckIn.recorded_at,
+            ClubMember.joined_at,
+        )
         .join(CheckIn, CheckIn.person_id == ClubMember.person_id)
         .where(ClubMember.club_id == club_id, CheckIn.kind == DAILY, CheckIn.day >= since)
     )
-    out: dict[int, dict[date, int]] = {}
-    for pid, d, score in rows:
-        out.setdefault(pid, {})[d] = score
-    return out
+    return [Report(*row) for row in rows]
+
+
+async def post_times(s: AsyncSession, club_id: int, since: date) -> dict[date, datetime]:
+    """When the club's daily post of each day went out (the ledger), since a date."""
+    rows = await s.execute(
+        select(ClubPost.day, ClubPost.posted_at).where(
+            ClubPost.club_id == club_id, ClubPost.day >= since
+        )
+    )
+    return {day: at for day, at in rows}
 
 
 async def member_core_days(

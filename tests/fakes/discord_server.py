@@ -103,6 +103,12 @@ MAX_COMMAND_DESCRIPTION_LENGTH = 100
 INTERACTION_DEADLINE_SECONDS = 3.0
 ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024
 
+# Mentions in message content (a zero-width space after "@" is how one is written literally).
+MENTION_TYPES = frozenset({"everyone", "users", "roles"})
+EVERYONE_MENTION = re.compile(r"@(?:everyone|here)")
+USER_MENTION = re.compile(r"<@!?([0-9]+)>")
+ROLE_MENTION = re.compile(r"<@&([0-9]+)>")
+
 # Gateway intents (bit flags sent in IDENTIFY).
 INTENT_GUILDS = 1 << 0
 INTENT_GUILD_MEMBERS = 1 << 1
@@ -434,6 +440,13 @@ class Message:
     edited_timestamp: str | None = None
     edits: int = 0
     deleted: bool = False
+    # The allowed_mentions the bot sent with it (None: none sent, so every mention notifies).
+    allowed_mentions: dict[str, Any] | None = None
+
+    @property
+    def pings(self) -> set[str]:
+        """Who this message notified: "everyone", "user:ID", "role:ID" (see pings())."""
+        return pings(self.content, self.allowed_mentions)
 
     @property
     def ephemeral(self) -> bool:
@@ -735,6 +748,7 @@ def message_form_errors(payload: dict[str, Any]) -> dict[str, Any]:
     embeds = payload.get("embeds") or []
     if len(embeds) > MAX_EMBEDS:
         _put_error(errors, ["embeds"], *_too_long(MAX_EMBEDS))
+    _check_allowed_mentions(payload.get("allowed_mentions"), errors)
     components = payload.get("components") or []
     v2 = bool((payload.get("flags") or 0) & FLAG_IS_COMPONENTS_V2)
     if not v2 and len(components) > MAX_ACTION_ROWS:
@@ -766,6 +780,53 @@ def message_form_errors(payload: dict[str, Any]) -> dict[str, Any]:
         else:
             _check_component(top, path, seen, errors)
     return errors
+
+
+def _check_allowed_mentions(allowed: Any, errors: dict[str, Any]) -> None:
+    """Discord's checks of allowed_mentions: known parse types, no type both parsed and listed."""
+    if allowed is None:
+        return
+    parse = allowed.get("parse") or []
+    for i, kind in enumerate(parse):
+        if kind not in MENTION_TYPES:
+            _put_error(
+                errors,
+                ["allowed_mentions", "parse", i],
+                "BASE_TYPE_CHOICES",
+                f"Value must be one of {sorted(MENTION_TYPES)}.",
+            )
+    for kind in ("users", "roles"):
+        if kind in parse and allowed.get(kind):
+            _put_error(
+                errors,
+                ["allowed_mentions"],
+                "MESSAGE_ALLOWED_MENTIONS_PARSE_EXCLUSIVE",
+                f'parse:["{kind}"] and {kind}: [ids...] are mutually exclusive.',
+            )
+
+
+def pings(content: str, allowed_mentions: dict[str, Any] | None) -> set[str]:
+    """Who a message notifies, as Discord decides it: "everyone", "user:ID" and "role:ID".
+
+    Without allowed_mentions every mention in the content notifies (@everyone and @here too);
+    with it, only the parsed types and the users and roles it lists.
+    """
+    found = {"everyone" for _ in EVERYONE_MENTION.finditer(content)}
+    found |= {f"user:{m[1]}" for m in USER_MENTION.finditer(content)}
+    found |= {f"role:{m[1]}" for m in ROLE_MENTION.finditer(content)}
+    if allowed_mentions is None:
+        return found
+    parse = set(allowed_mentions.get("parse") or [])
+    listed = {f"user:{u}" for u in allowed_mentions.get("users") or []}
+    listed |= {f"role:{r}" for r in allowed_mentions.get("roles") or []}
+    return {
+        p
+        for p in found
+        if p in listed
+        or (p == "everyone" and "everyone" in parse)
+        or (p.startswith("user:") and "users" in parse)
+        or (p.startswith("role:") and "roles" in parse)
+    }
 
 
 def _check_component(
@@ -1026,8 +1087,13 @@ class DiscordFake:
         channels: Sequence[int | tuple[int, str]] = (),
         members: Sequence[FakeUser | int] = (),
         admins: Sequence[FakeUser | int] = (),
+        announce: bool = True,
     ) -> FakeGuild:
-        """Create a guild with text channels and members; admins get the Admin role."""
+        """Create a guild with text channels and members; admins get the Admin role.
+
+        With announce=False a connected bot is not told (no GUILD_CREATE): its channels exist
+        but are not in discord.py's cache, as for a guild served by another shard.
+        """
         admin_users = [self._user(a) for a in admins]
         people = [self._user(m) for m in members]
         people += [a for a in admin_users if a not in people]
@@ -1047,7 +1113,7 @@ class DiscordFake:
             owner_id=admin_users[0].id if admin_users else self.bot.id,
         )
         self.guilds[gid] = guild
-        for session in self._live_sessions():
+        for session in self._live_sessions() if announce else ():
             if session.intents & INTENT_GUILDS:
                 # A guild joined while connected arrives as GUILD_CREATE, like a real join.
                 task = asyncio.get_running_loop().create_task(
@@ -1886,6 +1952,8 @@ class DiscordFake:
         """Write a create/edit payload onto a message, attachments and all."""
         if "content" in payload:
             msg.content = payload["content"] or ""
+        if "allowed_mentions" in payload or not editing:
+            msg.allowed_mentions = payload.get("allowed_mentions")
         if "embeds" in payload:
             msg.embeds = list(payload["embeds"] or [])
         if "components" in payload:
