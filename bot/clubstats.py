@@ -110,9 +110,15 @@ def _period_mean(
     days: Sequence[date],
     by_day: Mapping[date, Sequence[Report]],
     closed: Mapping[date, datetime],
+    frozen: Mapping[date, float | None],
 ) -> float | None:
     averages = []
     for day in days:
+        if day in frozen and day in closed:
+            # Frozen at its close: nothing later (a late /log, a /delete) can move it.
+            if (average := frozen[day]) is not None:
+                averages.append(average)
+            continue
         average, changed = _day_average(by_day.get(day, ()), closed.get(day))
         if changed:
             return None
@@ -121,8 +127,18 @@ def _period_mean(
     return fmean(averages) if averages else None
 
 
-def figures(reports: Iterable[Report], closed: Mapping[date, datetime], since: date) -> Figures:
-    """The last closed week's average and trend; `since` is the first day `reports` cover."""
+def figures(
+    reports: Iterable[Report],
+    closed: Mapping[date, datetime],
+    since: date,
+    frozen: Mapping[date, float | None] | None = None,
+) -> Figures:
+    """The last closed week's average and trend; `since` is the first day `reports` cover.
+
+    `frozen` holds closed days' averages as stored at their close; days without one are
+    worked out from `reports` (and withheld if any of them changed after the close).
+    """
+    frozen = frozen or {}
     if not closed:
         return Figures(None, None, "")
     last = max(closed)
@@ -133,8 +149,8 @@ def figures(reports: Iterable[Report], closed: Mapping[date, datetime], since: d
     by_day: dict[date, list[Report]] = {}
     for r in reports:
         by_day.setdefault(r.day, []).append(r)
-    this = _period_mean(this_week, by_day, closed)
-    before = _period_mean(last_week, by_day, closed)
+    this = _period_mean(this_week, by_day, closed, frozen)
+    before = _period_mean(last_week, by_day, closed, frozen)
     arrow = ""
     if this is not None and before is not None:
         if this - before >= trends.WEEKLY_BAND:

@@ -115,7 +115,7 @@ def score_lines(text: str) -> list[str]:
     return [line for line in text.splitlines() if "/10" in line or line.startswith("Club trend")]
 
 
-async def test_a_fourth_tap_moves_no_figure_and_a_late_change_withholds_it(app: App) -> None:
+async def test_a_fourth_tap_moves_no_figure_and_nothing_later_does(app: App) -> None:
     chat = "-100900"
     await in_chat(app, chat, "ada", "/club on 07:30")
     [(_, monday)] = await post_until(app, chat, app.clock.now() + timedelta(hours=1))
@@ -134,10 +134,16 @@ async def test_a_fourth_tap_moves_no_figure_and_a_late_change_withholds_it(app: 
     await tap(app, chat, "eve", tuesday, 1)  # today's taps never reach a closed figure,
     await tap(app, chat, "eve", tuesday, 8)  # nor does a change of mind the same day
     assert score_lines(await summary(app, chat)) == score_lines(closed)
-    # Dan changes Monday after it closed: the figure is withheld, not recomputed, so the
+    # Dan changes Monday after it closed: the figure stays as frozen at the close, so the
     # before and after never differ by his score.
     await in_private(app, "dan", "/log 0 yesterday")
-    assert score_lines(await summary(app, chat)) == []
+    assert score_lines(await summary(app, chat)) == score_lines(closed)
+    # Cy erases everything: the figure still does not move, so her scores cannot be worked
+    # out from the difference.
+    confirm = (await in_private(app, "cy", "/delete"))[0]
+    erased = await in_private(app, "cy", action=button(confirm, "Delete everything"))
+    assert "erased" in erased[0].text
+    assert score_lines(await summary(app, chat)) == score_lines(closed)
 
 
 async def test_a_closed_day_counts_three_or_more_members_who_had_joined_by_then(

@@ -59,7 +59,8 @@ async def club_summary(s: AsyncSession, club: Club, now: datetime) -> str:
             name: clubstats.streak(frozenset(days.get(pid, ())), today)
             for pid, name in names.items()
         }
-    figs = clubstats.figures(reports, closed, since)
+    frozen = await club_repo.frozen_averages(s, club.id, since)
+    figs = clubstats.figures(reports, closed, since, frozen)
     return clubstats.summary_text("Club check-in", reports, core, today, figs, streaks)
 
 
@@ -77,7 +78,9 @@ async def club_post(s: AsyncSession, club: Club, now: datetime) -> Reply:
         "it goes into your own private history.",
         f"Yesterday {y.checked_in} checked in and {y.core_done} did their core work.",
     ]
-    figs = clubstats.figures(reports, closed, since)
+    figs = clubstats.figures(
+        reports, closed, since, await club_repo.frozen_averages(s, club.id, since)
+    )
     if trend := clubstats.trend_line(figs):
         lines.append(trend)
     return Reply(

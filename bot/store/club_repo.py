@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.clubstats import Report
+from bot.clubstats import MIN_REPORTERS, Report
 from bot.store.models import Activity, CheckIn, Club, ClubMember, ClubPost
 from bot.store.repo import DAILY, _insert
 
@@ -116,13 +116,43 @@ async def claim_due(s: AsyncSession, now: datetime, limit: int = 100) -> list[Cl
 
 
 async def add_post(s: AsyncSession, club_id: int, day: date, now: datetime) -> bool:
-    """Record the day's post in the ledger; False if that day was already posted."""
+    """Record the day's post in the ledger, freezing the totals of the day it closes; False if
+    that day was already posted."""
     result = await s.execute(
         _insert(s, ClubPost)
         .values(club_id=club_id, day=day, posted_at=now)
         .on_conflict_do_nothing(index_elements=["club_id", "day"])
     )
-    return bool(result.rowcount)
+    if not result.rowcount:
+        return False
+    closing = day - timedelta(days=1)
+    counted = [
+        r
+        for r in await member_reports(s, club_id, closing)
+        if r.day == closing and r.joined_at < now and r.recorded_at < now
+    ]
+    total = sum(r.score for r in counted) if len(counted) >= MIN_REPORTERS else None
+    await s.execute(
+        update(ClubPost)
+        .where(ClubPost.club_id == club_id, ClubPost.day == day)
+        .values(closed_reporters=len(counted), closed_score_sum=total)
+    )
+    return True
+
+
+async def frozen_averages(s: AsyncSession, club_id: int, since: date) -> dict[date, float | None]:
+    """Each closed day's average as frozen at its close (None: too few reporters to show)."""
+    rows = await s.execute(
+        select(ClubPost.day, ClubPost.closed_reporters, ClubPost.closed_score_sum).where(
+            ClubPost.club_id == club_id,
+            ClubPost.day >= since,
+            ClubPost.closed_reporters.is_not(None),
+        )
+    )
+    return {
+        day - timedelta(days=1): (total / n if total is not None and n else None)
+        for day, n, total in rows
+    }
 
 
 async def move(s: AsyncSession, platform: str, old_chat: str, new_chat: str) -> bool:

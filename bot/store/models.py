@@ -235,6 +235,11 @@ class ClubPost(Base):
     club_id: Mapped[int] = mapped_column(ForeignKey("clubs.id", ondelete="CASCADE"))
     day: Mapped[date] = mapped_column(Date)
     posted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The day before closes with this post; its totals are frozen here, so nothing later (a
+    # late /log, a member's /delete) can move a published figure and reveal one person.
+    # score_sum is kept only with enough reporters to publish.
+    closed_reporters: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    closed_score_sum: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 # Every table that holds rows about a person: /delete and /export walk this list

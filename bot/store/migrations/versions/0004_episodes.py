@@ -1,4 +1,4 @@
-"""episodes on people, and one escalation per person, day and tier
+"""episodes on people, one escalation per person, day and tier, frozen club day totals
 
 Revision ID: 0004
 Revises: 0003
@@ -25,6 +25,10 @@ def upgrade() -> None:
         )
         batch_op.add_column(sa.Column("cleared_on", sa.Date(), nullable=True))
 
+    with op.batch_alter_table("club_posts", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("closed_reporters", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("closed_score_sum", sa.Integer(), nullable=True))
+
     # Concurrent taps could store the same announcement twice before the unique key: keep the
     # first of each (person, day, tier).
     op.execute(
@@ -40,6 +44,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("club_posts", schema=None) as batch_op:
+        batch_op.drop_column("closed_score_sum")
+        batch_op.drop_column("closed_reporters")
     with op.batch_alter_table("escalations", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("uq_escalations_person_id"), type_="unique")
         batch_op.create_index(batch_op.f("ix_escalations_person_id"), ["person_id"], unique=False)
