@@ -372,7 +372,7 @@ async def test_si_checkin_run_at_debug_logs_nothing_private(tmp_path: Path, mode
                 for name, options, answer in (
                     ("checkin", {"score": 4}, ""),
                     ("note", {"text": NOTE}, ""),
-                    ("history", None, "Your last 14 days"),
+                    ("history", None, ""),  # any answer: the captured log is what is checked
                 ):
                     interaction = await dc.slash(ALICE, name, options)
                     await dc.wait_for(lambda i=interaction, a=answer: _answered(i, a), timeout=60)
