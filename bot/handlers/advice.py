@@ -347,14 +347,17 @@ def _labels(codes: frozenset[str]) -> str:
     return ", ".join(s.label.lower() for s in trends.SYMPTOMS if s.code in codes)
 
 
-async def read_text(ctx: Ctx, text: str, replies: list[Reply]) -> list[Reply]:
+async def read_text(
+    ctx: Ctx, text: str, replies: list[Reply], reading: redflags.Reading | None = None
+) -> list[Reply]:
     """Read any text for red flags and add what they call for to the answer.
 
     An emergency-tier mention leads with the emergency line (stored, with an episode, only
     with consent); any mention brings the screen unless the answer already holds it. A belt
-    question gets the SI-belt note. Safety help never waits for consent.
+    question gets the SI-belt note. Safety help never waits for consent. `reading` is the
+    text's red-flag reading when the caller has it already.
     """
-    reading = redflags.read(text)
+    reading = reading or redflags.read(text)
     out = list(replies)
     said = any(r.meta.get("tier") == Tier.EMERGENCY.key for r in out)
     if reading.codes:

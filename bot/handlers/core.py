@@ -213,9 +213,9 @@ async def cmd_checkin(ctx: Ctx, command: Command) -> list[Reply]:
     if value is None:
         usage = Reply("Scores are a whole number from 0 to 10, for example /checkin 4.")
         return await advice.read_text(ctx, command.raw_args, [usage])
-    mentioned = redflags.read(command.raw_args).emergency_codes
-    replies = await record_score(ctx, value, ctx.today, "daily", "chat", mentioned)
-    return await advice.read_text(ctx, command.raw_args, replies)
+    flags = redflags.read(command.raw_args)
+    replies = await record_score(ctx, value, ctx.today, "daily", "chat", flags.emergency_codes)
+    return await advice.read_text(ctx, command.raw_args, replies, flags)
 
 
 async def on_score_button(ctx: Ctx, action: Action) -> list[Reply]:
@@ -432,18 +432,18 @@ async def on_text(ctx: Ctx, text: str) -> list[Reply] | None:
     Safety comes before consent: red flags are answered for anyone; a score waits in the
     consent button, and a high one brings the red-flag screen at once.
     """
-    reading = parsing.read_score(text)
-    value = reading.score
+    said = parsing.read_score(text)
+    value = said.score
     # "yesterday was 5" is a score for yesterday
-    day = ctx.today - timedelta(days=1) if reading.yesterday else ctx.today
+    day = ctx.today - timedelta(days=1) if said.yesterday else ctx.today
+    flags = redflags.read(text)  # read once: the score's rules and the reply both use it
     replies: list[Reply] = []
     if ctx.person is None:
         if value is not None:
             replies += score_before_consent(ctx, value, day=day)
     elif value is not None:
-        mentioned = redflags.read(text).emergency_codes
-        replies += await record_score(ctx, value, day, "daily", "chat", mentioned)
-    replies = await advice.read_text(ctx, text, replies)
+        replies += await record_score(ctx, value, day, "daily", "chat", flags.emergency_codes)
+    replies = await advice.read_text(ctx, text, replies, flags)
     return replies or None
 
 
