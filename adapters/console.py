@@ -18,10 +18,13 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TextIO
 
+from adapters import base
 from bot.engine import Engine
-from bot.events import Address, Incoming, Reply
+from bot.events import Address, Attachment, Incoming, Kind, Reply
 
 PLATFORM = "console"
+# A terminal shows everything: text whole, buttons in the rows the core made.
+LIMITS = base.UNLIMITED
 
 
 class ConsoleAdapter:
@@ -82,30 +85,29 @@ class ConsoleAdapter:
 
     def render(self, reply: Reply) -> None:
         """Print a reply: its text, buttons as [label], and saved files' paths."""
-        text = reply.text
-        if stamp := reply.meta.get("local_time"):
-            text = f"[{stamp}] {text}"
-        self.write(text)
-        if reply.buttons:
-            self.labels = {b.label.casefold(): b.action for row in reply.buttons for b in row}
-            for row in reply.buttons:
-                self.write(" ".join(f"[{b.label}]" for b in row))
-        for kind, noun, attachment in (
-            ("image", "chart", reply.image),
-            ("file", "export", reply.document),
-        ):
-            if attachment is not None:
-                path = self.own_dir / attachment.filename
-                try:
-                    _save_private(path, attachment.data)
-                except OSError:
-                    # One lost file must not end the conversation and the rest of its input.
-                    self.write(f"Could not save the {noun}: {self.files_dir} is not writable.")
-                    continue
-                self.write(f"({kind} saved: {path})")
-        if reply.meta.get("erased"):
+        stamp = f"[{reply.local_time}] " if reply.local_time else ""
+        for part in base.parts(reply, LIMITS):
+            if part.text:
+                self.write(stamp + part.text)
+            if part.rows:
+                self.labels = {b.label.casefold(): b.action for row in part.rows for b in row}
+                for row in part.rows:
+                    self.write(" ".join(f"[{b.label}]" for b in row))
+            for attachment in part.files:
+                self._save(attachment, "chart" if attachment is reply.image else "export")
+        if reply.kind is Kind.ERASED:
             # Everything stored about the person is gone; so are the files made for them.
             shutil.rmtree(self.own_dir, ignore_errors=True)
+
+    def _save(self, attachment: Attachment, noun: str) -> None:
+        path = self.own_dir / attachment.filename
+        try:
+            _save_private(path, attachment.data)
+        except OSError:
+            # One lost file must not end the conversation and the rest of its input.
+            self.write(f"Could not save the {noun}: {self.files_dir} is not writable.")
+            return
+        self.write(f"({'image' if noun == 'chart' else 'file'} saved: {path})")
 
     def write(self, text: str) -> None:
         """One block of output, followed by a blank line between messages."""

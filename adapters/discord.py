@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import inspect
 import io
 import logging
@@ -25,12 +26,13 @@ import discord
 import yarl
 from discord import app_commands
 
+from adapters import base
 from bot.actions import keeps_keyboard
 from bot.app import App
-from bot.commands import CommandSpec, Option, public_commands
+from bot.commands import public_commands
+from bot.commandspec import CommandSpec, Option
 from bot.delivery import DeliveryError, RetryLater, TransientError, Unreachable
-from bot.events import Address, Attachment, Button, ChatKind, Incoming, Reply
-from bot.formatting import split_text
+from bot.events import Address, Attachment, Button, ChatKind, Incoming, Kind, Reply, Role
 from bot.handlers.clubs import bot_removed
 from bot.parsing import suggest_timezones
 
@@ -41,6 +43,17 @@ MESSAGE_LIMIT = 2000  # characters of content per message
 ROW_WIDTH = 5  # buttons per action row
 MAX_ROWS = 5  # action rows per message
 BUTTON_LABEL_LIMIT = 80
+CUSTOM_ID_LIMIT = 100  # characters of a button's custom_id (our payloads are ASCII)
+FILES_LIMIT = 10  # attachments per message
+LIMITS = base.PlatformLimits(
+    text=MESSAGE_LIMIT,
+    caption=MESSAGE_LIMIT,
+    row_width=ROW_WIDTH,
+    max_rows=MAX_ROWS,
+    label=BUTTON_LABEL_LIMIT,
+    payload=CUSTOM_ID_LIMIT,
+    files_per_message=FILES_LIMIT,
+)
 DESCRIPTION_LIMIT = 100  # command and option descriptions
 AUTOCOMPLETE_LIMIT = 25  # choices per autocomplete answer
 
@@ -72,26 +85,6 @@ NO_MENTIONS = discord.AllowedMentions.none()
 PAYLOAD = re.compile(r"[0-9]+:.+")
 
 log = logging.getLogger(__name__)
-
-
-class _PrivateLogFilter(logging.Filter):
-    """Drops discord.py's DEBUG records: they dump gateway events and request bodies.
-
-    Those carry what people write (health data) and interaction tokens in webhook URLs.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno > logging.DEBUG
-
-
-_PAYLOAD_LOGGERS = ("discord.gateway", "discord.http", "discord.webhook.async_")
-
-
-def _guard_discord_logs() -> None:
-    for name in _PAYLOAD_LOGGERS:
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, _PrivateLogFilter) for f in logger.filters):
-            logger.addFilter(_PrivateLogFilter())
 
 
 def intents() -> discord.Intents:
@@ -130,6 +123,15 @@ class _Part:
         return out
 
 
+# A button's role as Discord colours it: going ahead stands out, what cannot be undone is red.
+STYLES = {
+    Role.ANSWER: discord.ButtonStyle.secondary,
+    Role.CONFIRM: discord.ButtonStyle.primary,
+    Role.CANCEL: discord.ButtonStyle.secondary,
+    Role.DANGER: discord.ButtonStyle.danger,
+}
+
+
 class Keyboard(discord.ui.View):
     """Buttons whose custom_ids are the engine's payloads; taps come back via on_interaction."""
 
@@ -139,9 +141,9 @@ class Keyboard(discord.ui.View):
             for button in row:
                 self.add_item(
                     discord.ui.Button(
-                        label=_label(button.label),
+                        label=button.label,
                         custom_id=button.action,
-                        style=discord.ButtonStyle.secondary,
+                        style=STYLES[button.role],
                         row=index,
                     )
                 )
@@ -152,51 +154,19 @@ class Keyboard(discord.ui.View):
         return False
 
 
-def _label(text: str) -> str:
-    if len(text) <= BUTTON_LABEL_LIMIT:
-        return text
-    return text[: BUTTON_LABEL_LIMIT - 1] + "…"
-
-
-def layout(buttons: Sequence[Sequence[Button]]) -> list[list[list[Button]]]:
-    """The engine's rows as Discord keyboards: kept when they fit, else reflowed in order.
-
-    Returns one keyboard (at most 5 rows of 5) per message needed; more than 25 buttons
-    spill onto further messages rather than being dropped.
-    """
-    rows = [list(row) for row in buttons if row]
-    if not rows:
-        return []
-    if len(rows) <= MAX_ROWS and all(len(row) <= ROW_WIDTH for row in rows):
-        return [rows]
-    flat = [b for row in rows for b in row]
-    per_message = ROW_WIDTH * MAX_ROWS
-    keyboards = []
-    for start in range(0, len(flat), per_message):
-        chunk = flat[start : start + per_message]
-        keyboards.append([chunk[i : i + ROW_WIDTH] for i in range(0, len(chunk), ROW_WIDTH)])
-    return keyboards
-
-
 def plain(text: str) -> str:
     """Plain text as Discord shows it literally: no markdown, masked links or mentions."""
     return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
 
 
 def render(reply: Reply, *, public: bool = False) -> list[_Part]:
-    """A reply as Discord messages: text split at 2000, keyboard and files on the last part."""
+    """A reply as Discord messages, cut to Discord's limits by adapters.base."""
     # Text for a whole channel may quote members (streak names): escaped, no display name can
     # format, link or mention anything there.
-    text = plain(reply.text) if public else reply.text
-    texts = split_text(text, MESSAGE_LIMIT) if text else []
-    parts = [_Part(content=t) for t in texts if t.strip()] or [_Part()]
-    keyboards = layout(reply.buttons)
-    last = parts[-1]
-    if keyboards:
-        last.rows = keyboards[0]
-        parts += [_Part(rows=k) for k in keyboards[1:]]
-    last.files = [a for a in (reply.image, reply.document) if a is not None]
-    return [p for p in parts if p.content or p.rows or p.files]
+    return [
+        _Part(content=plain(p.text) if public else p.text, rows=p.rows, files=p.files)
+        for p in base.parts(reply, LIMITS)
+    ]
 
 
 # ---------------------------------------------------------------------------- slash commands
@@ -285,7 +255,6 @@ class DiscordAdapter:
         self._task: asyncio.Task[None] | None = None
         self._inflight: set[asyncio.Task[Any]] = set()
         self._saved_urls: tuple[str, yarl.URL] | None = None
-        _guard_discord_logs()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -391,7 +360,7 @@ class DiscordAdapter:
             if reply.private and not isinstance(channel, discord.DMChannel):
                 raise DeliveryError("a private reply addressed to a channel")
             return channel
-        if "club" in reply.meta and not reply.private:
+        if reply.kind is Kind.CLUB_POST and not reply.private:
             # A club's channel not in our cache (another shard's guild, or one that removed
             # the bot while we were offline): posted blind, it works or fails as Unreachable.
             # Its id is never taken for a user id.
@@ -607,8 +576,13 @@ class DiscordAdapter:
                     except DeliveryError as exc:
                         log.warning("discord: a DM failed (%s); shown in place", type(exc).__name__)
                 # Undeliverable by DM: still the person's alone, so it is shown only to them.
-                reply = Reply(reply.text, reply.buttons, reply.image, reply.document, True)
-            public = inc.chat_kind is ChatKind.GROUP and not reply.private
+                reply = dataclasses.replace(reply, private=True, to=None)
+            # A refusal or an error is the business of the person who caused it alone.
+            public = (
+                inc.chat_kind is ChatKind.GROUP
+                and not reply.private
+                and reply.kind is not Kind.ERROR
+            )
             for part in render(reply, public=public):
                 if public and interaction.channel is not None:
                     await interaction.channel.send(**part.kwargs())  # type: ignore[union-attr]

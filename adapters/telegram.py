@@ -13,19 +13,18 @@ database; the admin cache only saves calls), so several webhook replicas can ser
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import html
 import logging
 import warnings
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from cachetools import TTLCache
 from telegram import (
     BotCommand,
     Chat,
@@ -41,7 +40,6 @@ from telegram.error import (
     BadRequest,
     ChatMigrated,
     Forbidden,
-    NetworkError,
     RetryAfter,
     TelegramError,
 )
@@ -56,13 +54,14 @@ from telegram.ext import (
     filters,
 )
 
-from bot import logs
+from adapters import base
+from bot import alerts, logs
 from bot.actions import decode, keeps_keyboard
+from bot.alerts import DM_ME, SENT_PRIVATELY
 from bot.app import App
 from bot.commands import public_commands
 from bot.delivery import RetryLater, TransientError, Unreachable
-from bot.events import Address, Attachment, Button, ChatKind, Incoming, Reply
-from bot.formatting import split_text
+from bot.events import Address, Button, ChatKind, Incoming, Kind, Reply
 from bot.handlers.clubs import bot_removed, chat_migrated
 from bot.handlers.reminders import person_blocked
 
@@ -82,20 +81,26 @@ GROUP_PER_MIN = constants.FloodLimit.MESSAGES_PER_MINUTE_PER_GROUP  # 20 message
 
 # ---- Our choices within those limits ---------------------------------------------------
 BUTTONS_PER_ROW = 6  # a phone shows six buttons a row without truncating labels
+LIMITS = base.PlatformLimits(
+    text=MAX_TEXT, caption=MAX_CAPTION, row_width=BUTTONS_PER_ROW, payload=MAX_CALLBACK_DATA
+)
 CONCURRENT_UPDATES = 32  # updates handled at once; bounded so a flood cannot exhaust memory
 # A tap answers and handles concurrently. getUpdates has its own one-connection pool. The size
 # is a ceiling, not a cost: 8 to 64 at 32 concurrent updates measured the same CPU per tap.
 CONNECTION_POOL = 2 * CONCURRENT_UPDATES
-RETRY_AFTER_RETRIES = 5  # 429s waited out by AIORateLimiter before RetryLater reaches the caller
-NETWORK_ATTEMPTS = 3  # tries of one call on timeouts and 5xx
-BACKOFF_S = (0.5, 1.5)  # waits between those tries
+# Pacing and retries, one layer per path (docs/architecture.md, "Pacing"):
+# - answers to what a person did go through PTB's AIORateLimiter alone: 30/s overall, 20/min
+#   per group, a 429 waited out (pausing every other answer meanwhile) up to this many times;
+#   Telegram allows a short burst in one chat, so a reply's parts arrive together;
+# - reminders and club posts are paced and retried by the dispatcher alone
+#   (scheduler/ratelimit.py): here each is one attempt, its failure mapped for the dispatcher.
+RETRY_AFTER_RETRIES = 3
 CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 10.0
 WRITE_TIMEOUT_S = 30.0  # uploads (chart, export) take longer than text
 POOL_TIMEOUT_S = 10.0
 POLL_TIMEOUT_S = 30  # long-poll wait; Telegram answers at once when an update arrives
 BOOTSTRAP_RETRIES = 5  # deleteWebhook/setWebhook attempts at start before giving up
-PACER_PRUNE_AT = 4096  # per-chat pacing entries kept before idle ones are dropped
 # Who is a group admin is asked of Telegram per command; an answer is reused this long
 # (a demoted admin keeps the rights at most this long) and for at most this many pairs.
 ADMIN_CACHE_S = 60.0
@@ -108,16 +113,7 @@ ALLOWED_UPDATES = (
 )
 
 # Platform wording: what the edge says when it cannot route a reply, never health content.
-DM_ME = "Message me directly (open my profile and tap Start) so your answers stay private."
-SENT_PRIVATELY = "I've sent you a private message."
 NOT_YOURS = "This button isn't for you."
-# A club tap from someone the bot cannot message: nothing was stored (consent comes first).
-OPEN_CHAT_FIRST = "Open a chat with @{bot} and press Start, then tap again."
-# A club tap that was recorded, but what follows it (advice, a safety check) could not go.
-OPEN_CHAT = "I have a private message for you: open a chat with @{bot} and press Start."
-MORE_IN_CHAT = "More in a chat with @{bot}."
-GET_HELP_TIERS = frozenset({"urgent", "emergency"})
-TIER_KEYS = frozenset({"improving", "modify", "professional", *GET_HELP_TIERS})
 
 GROUP_TYPES = frozenset({constants.ChatType.GROUP, constants.ChatType.SUPERGROUP})
 ADMIN_STATUSES = frozenset(
@@ -130,73 +126,37 @@ CLUB_TAP = "k"
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """Send ceilings; 0 disables one (the benchmark lifts them to measure handling alone)."""
+    """Send ceilings for answers; 0 disables one (the benchmark lifts them to measure handling)."""
 
     overall_per_s: float = OVERALL_PER_S
     group_per_min: float = GROUP_PER_MIN
-    chat_interval_s: float = 1.0 / PER_CHAT_PER_S
 
 
-class ChatPacer:
-    """At most one send in flight per chat, each starting `interval` after the last one ended.
+# The rate_limit_args that marks a send the dispatcher paces and retries itself.
+DISPATCHED = -1
 
-    AIORateLimiter enforces the overall and per-group ceilings but not Telegram's one message
-    a second in a chat; counting from the end of the previous send keeps the gap on
-    Telegram's side at least `interval` whatever the network does.
+
+class AnswerLimiter(AIORateLimiter):
+    """AIORateLimiter for answers; a reminder or club post (DISPATCHED) goes straight through.
+
+    The dispatcher has already paced a reminder under the same ceilings and retries it on
+    RetryLater, so throttling or retrying it here as well would multiply the waits.
     """
 
-    def __init__(self, interval: float) -> None:
-        self.interval = interval
-        self._locks: dict[int, asyncio.Lock] = {}
-        self._ready_at: dict[int, float] = {}
-
-    @contextlib.asynccontextmanager
-    async def slot(self, chat_id: int) -> Any:
-        """Hold this chat's turn for one send."""
-        if self.interval <= 0:
-            yield
-            return
-        loop = asyncio.get_running_loop()
-        if len(self._locks) >= PACER_PRUNE_AT:
-            self._prune(loop.time())
-        lock = self._locks.setdefault(chat_id, asyncio.Lock())
-        async with lock:
-            wait = self._ready_at.get(chat_id, 0.0) - loop.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            try:
-                yield
-            finally:
-                self._ready_at[chat_id] = loop.time() + self.interval
-
-    def _prune(self, now: float) -> None:
-        # A chat whose turn is free and past its gap behaves exactly like a new one.
-        for chat_id in [c for c, t in self._ready_at.items() if t <= now]:
-            if not self._locks[chat_id].locked():
-                del self._locks[chat_id], self._ready_at[chat_id]
-
-
-class AdminCache:
-    """Telegram's answer to "is this person an admin of this group?", kept briefly."""
-
-    def __init__(self, ttl_s: float = ADMIN_CACHE_S, size: int = ADMIN_CACHE_SIZE) -> None:
-        self.ttl_s = ttl_s
-        self.size = size
-        self._seen: OrderedDict[tuple[int, int], tuple[float, bool]] = OrderedDict()
-
-    def get(self, chat_id: int, user_id: int, now: float) -> bool | None:
-        """The remembered answer, or None when there is none or it is too old."""
-        seen = self._seen.get((chat_id, user_id))
-        if seen is None or seen[0] <= now:
-            return None
-        return seen[1]
-
-    def put(self, chat_id: int, user_id: int, admin: bool, now: float) -> None:
-        """Remember an answer; the oldest go first when full."""
-        self._seen.pop((chat_id, user_id), None)
-        self._seen[(chat_id, user_id)] = (now + self.ttl_s, admin)
-        while len(self._seen) > self.size:
-            self._seen.popitem(last=False)
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, Any]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> Any:
+        if rate_limit_args == DISPATCHED:
+            return await callback(*args, **kwargs)
+        return await super().process_request(
+            callback, args, kwargs, endpoint, data, rate_limit_args
+        )
 
 
 def escape(text: str) -> str:
@@ -205,17 +165,8 @@ def escape(text: str) -> str:
 
 
 def keyboard(rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup | None:
-    """An inline keyboard from Reply.buttons: rows of at most BUTTONS_PER_ROW."""
-    out: list[list[InlineKeyboardButton]] = []
-    for row in rows:
-        buttons = []
-        for button in row:
-            if len(button.action.encode()) > MAX_CALLBACK_DATA:
-                # Telegram would refuse the whole message; the engine's payloads never get here.
-                log.error("dropped a button whose payload exceeds %d bytes", MAX_CALLBACK_DATA)
-                continue
-            buttons.append(InlineKeyboardButton(button.label, callback_data=button.action))
-        out += [buttons[i : i + BUTTONS_PER_ROW] for i in range(0, len(buttons), BUTTONS_PER_ROW)]
+    """An inline keyboard from rows already laid out to Telegram's limits (adapters.base)."""
+    out = [[InlineKeyboardButton(b.label, callback_data=b.action) for b in row] for row in rows]
     return InlineKeyboardMarkup(out) if out else None
 
 
@@ -228,7 +179,7 @@ def editable(reply: Reply) -> bool:
     return (
         reply.image is None
         and reply.document is None
-        and "tier" not in reply.meta
+        and reply.kind is not Kind.ADVICE
         and 0 < len(reply.text) <= MAX_TEXT
     )
 
@@ -240,30 +191,6 @@ def chat_kind(chat: Chat) -> ChatKind | None:
     if chat.type in GROUP_TYPES:
         return ChatKind.GROUP
     return None
-
-
-def shorten(text: str, limit: int) -> str:
-    """Text within `limit` characters, cut at a word with an ellipsis when it must be."""
-    if len(text) <= limit:
-        return text
-    cut = text[: max(limit - 1, 0)]
-    if " " in cut:
-        cut = cut.rsplit(" ", 1)[0]
-    return cut.rstrip() + "…"
-
-
-def alert_text(acknowledgement: str, notice: str = "") -> str:
-    """One callback alert: the acknowledgement, then a notice, within Telegram's limit.
-
-    The notice is what the person must do next, so it is kept whole and the acknowledgement
-    gives way (its first sentence, the recorded score, comes first and survives a cut).
-    """
-    if not notice or not acknowledgement:
-        return shorten(acknowledgement or notice, MAX_CALLBACK_ANSWER)
-    room = MAX_CALLBACK_ANSWER - len(notice) - 2
-    if room < len("Recorded 10/10 for today."):
-        return shorten(notice, MAX_CALLBACK_ANSWER)
-    return f"{shorten(acknowledgement, room)}\n\n{notice}"
 
 
 def in_alert(reply: Reply) -> bool:
@@ -315,8 +242,8 @@ class TelegramAdapter:
             raise ValueError("TelegramAdapter needs TELEGRAM_TOKEN")
         self.app = app
         self.limits = limits or Limits()
-        self.pacer = ChatPacer(self.limits.chat_interval_s)
-        self.admins = AdminCache()
+        # (group, person) -> whether Telegram said they administer it, kept briefly.
+        self.admins: TTLCache[tuple[int, int], bool] = TTLCache(ADMIN_CACHE_SIZE, ADMIN_CACHE_S)
         self._background: set[asyncio.Task[None]] = set()
         self._token = settings.telegram_token.get_secret_value()
         self.application: Application[Any, Any, Any, Any, Any, Any] = build_application(
@@ -390,7 +317,7 @@ class TelegramAdapter:
             BotCommand(c.name, c.description[:MAX_COMMAND_DESCRIPTION]) for c in public_commands()
         ]
         try:
-            await self._call(lambda: self.application.bot.set_my_commands(commands))
+            await self.application.bot.set_my_commands(commands)
         except TelegramError as exc:
             # The menu is a convenience; typed commands work without it.
             log.warning("telegram: could not publish the command menu: %s", reason(exc))
@@ -482,7 +409,7 @@ class TelegramAdapter:
         if decode(query.data) is None:
             # A stale or forged button: the tapper alone hears it has expired, in an alert.
             said = "\n".join(r.text for r in replies if in_alert(r))
-            await self._answer(query.id, alert_text(said), alert=True)
+            await self._answer(query.id, alerts.shorten(said, MAX_CALLBACK_ANSWER), alert=True)
             return
         reached = await self._deliver(inc, replies)
         sent_dm = any(self._destination(inc, r) != chat.id for r in replies)
@@ -501,41 +428,22 @@ class TelegramAdapter:
         said = [r for r in replies if in_alert(r)]
         direct = [r for r in replies if not in_alert(r)]
         reached = await self._deliver(inc, direct)
-        acknowledgement = "\n".join(r.text for r in said)
-        if not reached:
-            urgent = next((r for r in direct if r.meta.get("tier") in GET_HELP_TIERS), None)
-            if urgent is not None:
-                # Advice that cannot wait for a DM goes in the alert, which only they see.
-                first = urgent.text.split("\n\n", 1)[0]
-                notice = MORE_IN_CHAT.format(bot=self._username)
-                await self._answer(query_id, alert_text(first, notice), alert=True)
-                return
-            advice = next((r for r in direct if r.meta.get("tier") in TIER_KEYS), None)
-            if advice is not None and acknowledgement:
-                # Name the advice they could not receive, so it is not silently missed.
-                headline = advice.text.split(". ", 1)[0]
-                acknowledgement = f"{acknowledgement.splitlines()[0]} {headline}."
-            notice = (OPEN_CHAT if acknowledgement else OPEN_CHAT_FIRST).format(bot=self._username)
-        else:
-            notice = SENT_PRIVATELY if direct else ""
-        await self._answer(query_id, alert_text(acknowledgement, notice), alert=True)
+        text = alerts.club_tap_alert(said, direct, reached, self._username, MAX_CALLBACK_ANSWER)
+        await self._answer(query_id, text, alert=True)
 
     async def _is_admin(self, chat_id: int, user_id: int) -> bool:
         """Whether Telegram says this person administers the group (owner or admin)."""
-        now = asyncio.get_running_loop().time()
-        known = self.admins.get(chat_id, user_id, now)
+        known = self.admins.get((chat_id, user_id))
         if known is not None:
             return known
         try:
-            member = await self._call(
-                lambda: self.application.bot.get_chat_member(chat_id, user_id)
-            )
+            member = await self.application.bot.get_chat_member(chat_id, user_id)
         except TelegramError as exc:
             # Unknown means no: settings stay as they are, the person hears "only admins".
             log.warning("telegram: could not check a group admin: %s", reason(exc))
             return False
         admin = member.status in ADMIN_STATUSES
-        self.admins.put(chat_id, user_id, admin, now)
+        self.admins[(chat_id, user_id)] = admin
         return admin
 
     async def _on_migrate(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -605,12 +513,7 @@ class TelegramAdapter:
     # ---- replying ---------------------------------------------------------------------
 
     def _destination(self, inc: Incoming, reply: Reply) -> int:
-        """Where a reply goes: its `to`, the person's DM for a private reply in a group, or here."""
-        if reply.to is not None:
-            return int(reply.to.chat_id)
-        if reply.private and inc.chat_kind is ChatKind.GROUP:
-            return int(inc.user_id)
-        return int(inc.chat_id)
+        return int(base.destination(inc, reply).chat_id)
 
     async def _deliver(self, inc: Incoming, replies: Sequence[Reply]) -> bool:
         """Send the engine's replies in order; False when a private reply could not reach the DM."""
@@ -633,17 +536,14 @@ class TelegramAdapter:
         if mention is not None:
             text = f'<a href="tg://user?id={mention.id}">{escape(mention.first_name)}</a>, ' + text
         try:
-            await self._send(
-                chat_id,
-                lambda: self.application.bot.send_message(
-                    chat_id, text, parse_mode=constants.ParseMode.HTML
-                ),
+            await self.application.bot.send_message(
+                chat_id, text, parse_mode=constants.ParseMode.HTML
             )
         except TelegramError as exc:
             log.warning("telegram: a notice was not delivered: %s", reason(exc))
 
     async def _render_following(
-        self, chat_id: int, reply: Reply, *, record_now: bool = True
+        self, chat_id: int, reply: Reply, *, record_now: bool = True, rate: int | None = None
     ) -> None:
         """_render, following a group that has become a supergroup to its new id.
 
@@ -651,72 +551,47 @@ class TelegramAdapter:
         scheduler holds the club's row while it sends, and waiting for it here would deadlock.
         """
         try:
-            await self._render(chat_id, reply)
+            await self._render(chat_id, reply, rate)
         except ChatMigrated as exc:
             if record_now:
                 await self._follow_migration(chat_id, exc.new_chat_id)
             else:
                 self._follow_later(chat_id, exc.new_chat_id)
-            await self._render(exc.new_chat_id, reply)
+            await self._render(exc.new_chat_id, reply, rate)
 
-    async def _render(self, chat_id: int, reply: Reply) -> None:
-        """One Reply as Telegram messages: attachment (text as caption when it fits), text parts."""
+    async def _render(self, chat_id: int, reply: Reply, rate: int | None = None) -> None:
+        """One Reply as Telegram messages: attachment (text as caption when it fits), text parts.
+
+        `rate` is the rate_limit_args of every call (DISPATCHED for a reminder).
+        """
         bot = self.application.bot
-        parts = split_text(reply.text, MAX_TEXT) if reply.text.strip() else []
-        markup = keyboard(reply.buttons)
-        for attachment, send in (
-            (reply.image, bot.send_photo),
-            (reply.document, bot.send_document),
-        ):
-            if attachment is None:
-                continue
-            caption = parts.pop(0) if len(parts) == 1 and len(parts[0]) <= MAX_CAPTION else None
-            await self._send_file(chat_id, send, attachment, caption, None if parts else markup)
-        for i, part in enumerate(parts):
-            last = i == len(parts) - 1
-            await self._send(
-                chat_id,
-                lambda part=part, last=last: bot.send_message(
+        for part in base.parts(reply, LIMITS):
+            markup = keyboard(part.rows)
+            if part.file is not None:
+                send = bot.send_photo if part.file is reply.image else bot.send_document
+                await send(
                     chat_id,
-                    escape(part),
-                    parse_mode=constants.ParseMode.HTML,
-                    reply_markup=markup if last else None,
-                    link_preview_options=NO_PREVIEW,
-                ),
-            )
-
-    async def _send_file(
-        self,
-        chat_id: int,
-        send: Callable[..., Awaitable[Message]],
-        attachment: Attachment,
-        caption: str | None,
-        markup: InlineKeyboardMarkup | None,
-    ) -> None:
-        # send_photo and send_document share these parameters; the file is the second one.
-        await self._send(
-            chat_id,
-            lambda: send(
+                    part.file.data,
+                    caption=escape(part.text) if part.text else None,
+                    parse_mode=constants.ParseMode.HTML if part.text else None,
+                    reply_markup=markup,
+                    filename=part.file.filename,
+                    rate_limit_args=rate,
+                )
+                continue
+            await bot.send_message(
                 chat_id,
-                attachment.data,
-                caption=escape(caption) if caption else None,
-                parse_mode=constants.ParseMode.HTML if caption else None,
+                escape(part.text),
+                parse_mode=constants.ParseMode.HTML,
                 reply_markup=markup,
-                filename=attachment.filename,
-            ),
-        )
-
-    async def _send(self, chat_id: int, call: Callable[[], Awaitable[T]]) -> T:
-        """A send to one chat, in its turn (one a second per chat) and with retries."""
-        async with self.pacer.slot(chat_id):
-            return await self._call(call)
+                link_preview_options=NO_PREVIEW,
+                rate_limit_args=rate,
+            )
 
     async def _answer(self, query_id: str, text: str | None = None, alert: bool = False) -> None:
         try:
-            await self._call(
-                lambda: self.application.bot.answer_callback_query(
-                    query_id, text=text[:MAX_CALLBACK_ANSWER] if text else None, show_alert=alert
-                )
+            await self.application.bot.answer_callback_query(
+                query_id, text=text[:MAX_CALLBACK_ANSWER] if text else None, show_alert=alert
             )
         except TelegramError as exc:
             # An expired query (older than Telegram keeps it) only leaves a spinner.
@@ -725,16 +600,13 @@ class TelegramAdapter:
     async def _edit_into(self, chat_id: int, message_id: int, reply: Reply) -> bool:
         """Turn the tapped message into the reply (its keyboard replaced); False if refused."""
         try:
-            await self._send(
-                chat_id,
-                lambda: self.application.bot.edit_message_text(
-                    escape(reply.text),
-                    chat_id=chat_id,
-                    message_id=message_id,
-                    parse_mode=constants.ParseMode.HTML,
-                    reply_markup=keyboard(reply.buttons),
-                    link_preview_options=NO_PREVIEW,
-                ),
+            await self.application.bot.edit_message_text(
+                escape(reply.text),
+                chat_id=chat_id,
+                message_id=message_id,
+                parse_mode=constants.ParseMode.HTML,
+                reply_markup=keyboard(next(iter(base.layout(reply.buttons, LIMITS)), [])),
+                link_preview_options=NO_PREVIEW,
             )
         except TelegramError as exc:
             log.info("telegram: tapped message not edited: %s", reason(exc))
@@ -743,10 +615,8 @@ class TelegramAdapter:
 
     async def _drop_keyboard(self, chat_id: int, message_id: int) -> None:
         try:
-            await self._call(
-                lambda: self.application.bot.edit_message_reply_markup(
-                    chat_id=chat_id, message_id=message_id, reply_markup=None
-                )
+            await self.application.bot.edit_message_reply_markup(
+                chat_id=chat_id, message_id=message_id, reply_markup=None
             )
         except BadRequest as exc:
             # "message is not modified": a second quick tap, the keyboard is already gone.
@@ -754,34 +624,18 @@ class TelegramAdapter:
         except TelegramError as exc:
             log.info("telegram: keyboard not removed: %s", reason(exc))
 
-    async def _call(self, call: Callable[[], Awaitable[T]]) -> T:
-        """One Bot API call, tried again after timeouts and 5xx with backoff.
-
-        429s are waited out by AIORateLimiter (which also pauses every other call meanwhile);
-        400 and 403 are answers about this message, so trying again cannot help.
-        """
-        for attempt in range(NETWORK_ATTEMPTS):
-            try:
-                return await call()
-            except (BadRequest, Forbidden, RetryAfter, ChatMigrated):
-                raise
-            except NetworkError as exc:  # TimedOut, 5xx, connection errors
-                if attempt == NETWORK_ATTEMPTS - 1:
-                    raise
-                log.info("telegram: %s, trying again", reason(exc))
-                await asyncio.sleep(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)])
-        raise AssertionError("unreachable")
-
     # ---- Sender: reminders and club posts ---------------------------------------------
 
     async def send(self, address: Address, reply: Reply) -> None:
         """Deliver a reminder or club post; raise Unreachable, RetryLater or TransientError.
 
-        A club post to a group goes through AIORateLimiter's group limit (20 a minute: every
-        negative chat id counts as a group) as well as the one-a-second pacing.
+        One attempt: the dispatcher paced it under Telegram's ceilings (overall, per chat, 20
+        a minute per group) and retries it on RetryLater and TransientError.
         """
         try:
-            await self._render_following(int(address.chat_id), reply, record_now=False)
+            await self._render_following(
+                int(address.chat_id), reply, record_now=False, rate=DISPATCHED
+            )
         except Forbidden as exc:
             raise Unreachable(reason(exc)) from None
         except RetryAfter as exc:
@@ -806,7 +660,7 @@ def build_application(
         .base_url(api_url)
         .base_file_url(files_url)
         .rate_limiter(
-            AIORateLimiter(
+            AnswerLimiter(
                 overall_max_rate=limits.overall_per_s,
                 group_max_rate=limits.group_per_min,
                 max_retries=RETRY_AFTER_RETRIES,

@@ -3,8 +3,9 @@
     python -m benchmarks.crash [--users 20000] [--db URL] [--seed N]
 
 N people are due at once. A worker process runs the real Dispatcher; its Sender appends
-"reminder slot" to a file for every message it hands over (an O_APPEND write is in the
-kernel at once, so it survives the kill: the file is what the platform received). The
+"chat, local time" to a file for every message it hands over (an O_APPEND write is in the
+kernel at once, so it survives the kill: the file is what the platform received). Each
+person has one reminder, so a line names its chat and the slot's local time. The
 parent kills the worker with SIGKILL at a random point of the fan-out, then starts a new
 worker after the dead one's lease has run out, and compares the file with what was due.
 
@@ -53,7 +54,7 @@ class FileSink:
 
     async def send(self, address: Address, reply: Reply) -> None:
         """Record one delivery the moment it happens."""
-        os.write(self.fd, f"{reply.meta['reminder_id']} {reply.meta['slot']}\n".encode())
+        os.write(self.fd, f"{address.chat_id}\t{reply.local_time}\n".encode())
 
 
 def _settings(url: str, data: str) -> Settings:
@@ -116,8 +117,8 @@ async def _main(args: argparse.Namespace) -> dict[str, object]:
     seconds = time.time() - started
 
     lines = Path(sent).read_text(encoding="utf-8").splitlines()  # noqa: ASYNC240 (after the run)
-    counts = collections.Counter(tuple(line.split()) for line in lines if line.strip())
-    delivered = {(int(r), s) for r, s in counts}
+    counts = collections.Counter(tuple(line.split("\t")) for line in lines if line.strip())
+    delivered = set(counts)
     result: dict[str, object] = {
         "users": args.users,
         "engine": url.split(":", 1)[0],

@@ -6,9 +6,10 @@
 Seeds N people with a reminder of one kind (a check-in by default) due at the same instant
 (bulk inserts), then runs
 the real Dispatcher against an in-process Sender that accepts everything instantly and
-counts sends per (reminder, slot). On PostgreSQL ``--workers K`` runs K separate processes
-sharing the database (SKIP LOCKED); on SQLite, K dispatcher tasks in one process (one
-writer). Prints readable figures, then, as the last line, one JSON object.
+counts sends per (chat, local time): each person has one reminder, so that names its slot.
+On PostgreSQL ``--workers K`` runs K separate processes sharing the database (SKIP LOCKED);
+on SQLite, K dispatcher tasks in one process (one writer). Prints readable figures, then,
+as the last line, one JSON object.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from pathlib import Path
 from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.engine import make_url
 
+from bot import schedule
 from bot.app import App, open_app
 from bot.clock import ManualClock
 from bot.events import Address, Reply
@@ -43,16 +45,16 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 class Sink:
-    """A Sender that accepts everything at once and counts sends per (reminder, slot)."""
+    """A Sender that accepts everything at once and counts sends per (chat, local time)."""
 
     platform = PLATFORM
 
     def __init__(self) -> None:
-        self.counts: collections.Counter[tuple[int, str]] = collections.Counter()
+        self.counts: collections.Counter[tuple[str, str]] = collections.Counter()
 
     async def send(self, address: Address, reply: Reply) -> None:
         """Count one delivery."""
-        self.counts[(int(reply.meta["reminder_id"]), reply.meta["slot"])] += 1
+        self.counts[(address.chat_id, reply.local_time or "")] += 1
 
 
 async def seed(
@@ -139,15 +141,15 @@ async def seed(
             await conn.commit()
 
 
-async def expected(app: App, platform: str = PLATFORM) -> set[tuple[int, str]]:
-    """Every (reminder, slot) that should be sent once."""
+async def expected(app: App, platform: str = PLATFORM) -> set[tuple[str, str]]:
+    """Every (chat, local time of its slot) that should be sent once."""
     async with app.sessions() as s:
         rows = await s.execute(
-            select(Reminder.id, Reminder.next_slot)
+            select(Person.chat_id, Person.tz, Reminder.next_slot)
             .join(Person, Person.id == Reminder.person_id)
             .where(Person.platform == platform)
         )
-        return {(rid, slot.isoformat()) for rid, slot in rows}
+        return {(chat, schedule.format_local(slot, schedule.zone(tz))) for chat, tz, slot in rows}
 
 
 async def ledger_rows(app: App) -> int:

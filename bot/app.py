@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.clock import Clock, SystemClock
+from bot.commands import HANDLERS
 from bot.engine import Engine
 from bot.settings import Settings
 from bot.store.db import make_engine, sessionmaker, upgrade
@@ -71,5 +72,5 @@ async def open_app(settings: Settings, clock: Clock | None = None, migrate: bool
             await db.dispose()
             raise
     sessions = sessionmaker(db)
-    engine = Engine(sessions, content, clock, settings)
+    engine = Engine(sessions, content, clock, settings, HANDLERS)
     return App(settings, db, sessions, engine, clock)

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 from matplotlib.axes import Axes
@@ -16,6 +16,11 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+
+from bot.formatting import MONTH_NAMES
+
+if TYPE_CHECKING:
+    from matplotlib.typing import LineStyleType, RcKeyType
 
 DEFAULT_TITLE = "Pain check-ins, last 30 days"
 
@@ -45,16 +50,17 @@ LIGHT_GREY = "#BBBBBB"
 class _TierStyle:
     label: str
     color: str
-    linestyle: str | tuple[int, tuple[int, ...]]
+    linestyle: LineStyleType
     marker: str
 
 
-# Ordered mildest first so the legend reads as a ladder.
+# Ordered mildest first so the legend reads as a ladder. The labels are short forms of the
+# titles in content/tiers.yaml: the titles themselves overflow the legend's single row.
 TIERS: Mapping[str, _TierStyle] = {
     "improving": _TierStyle("Improving", GREEN, ":", "o"),
     "modify": _TierStyle("Ease off", ORANGE, "--", "s"),
     "professional": _TierStyle("See a physio", VERMILLION, "-.", "D"),
-    "urgent": _TierStyle("Same-day doctor", PURPLE, (0, (6, 2, 1, 2, 1, 2)), "P"),
+    "urgent": _TierStyle("See a doctor today", PURPLE, (0, (6, 2, 1, 2, 1, 2)), "P"),
     "emergency": _TierStyle("Emergency", BLACK, "-", "X"),
 }
 
@@ -76,12 +82,9 @@ _RUN_STYLES: Mapping[str, dict[str, Any]] = {
     },
 }
 
-# English month names regardless of the server's locale, which strftime("%b") follows.
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
 # Only the font matplotlib ships, so the chart looks the same on any server and
 # no matplotlibrc on the host can change it.
-_RC = {
+_RC: dict[RcKeyType, Any] = {
     "font.family": "sans-serif",
     "font.sans-serif": ["DejaVu Sans"],
     "font.size": 13,
@@ -138,7 +141,7 @@ def _check_score(score: int, what: str) -> None:
 
 def format_day(day: date) -> str:
     """A short, locale-independent date label such as '3 Mar'."""
-    return f"{day.day} {_MONTHS[day.month - 1]}"
+    return f"{day.day} {MONTH_NAMES[day.month - 1]}"
 
 
 def summary_line(data: ChartData) -> str:
@@ -164,7 +167,8 @@ def render_history(data: ChartData, title: str = DEFAULT_TITLE) -> bytes:
         fig = _build(data, title)
         buf = io.BytesIO()
         # No Software/date metadata: the same data gives the same bytes.
-        FigureCanvasAgg(fig).print_png(buf, metadata={"Software": None})
+        # matplotlib leaves print_png unannotated.
+        FigureCanvasAgg(fig).print_png(buf, metadata={"Software": None})  # type: ignore[no-untyped-call]
         # Break the figure's reference cycles now rather than at the next gc pass.
         fig.clear()
     return buf.getvalue()
@@ -251,7 +255,7 @@ def _draw(fig: Figure, data: ChartData, title: str) -> None:
 
 
 def _draw_daily(ax: Axes, daily: list[float]) -> Line2D:
-    style = {"color": BLUE, "linewidth": 2.4, "marker": "o", "markersize": 7}
+    style: dict[str, Any] = {"color": BLUE, "linewidth": 2.4, "marker": "o", "markersize": 7}
     # NaN breaks the line, so a missing day is a gap, not a guess bridged across.
     ax.plot(range(len(daily)), daily, zorder=4, gid="daily", **style)
     return Line2D([], [], label="Daily pain score", **style)
@@ -327,7 +331,7 @@ def _draw_escalations(ax: Axes, data: ChartData) -> list[Line2D | Patch]:
     if not seen:
         return []
     # A handle-less first entry titles the row without taking a line of its own.
-    title = Line2D([], [], linestyle="none", label="Advice given:")
+    title: Line2D | Patch = Line2D([], [], linestyle="none", label="Advice given:")
     return [title] + [
         Line2D(
             [],

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from statistics import fmean
 
-from bot import trends
+from bot import formatting, trends
 
 # Averages need at least this many reporters on a day, so no one's score can be worked out
 # (with two, each of them could subtract their own).
@@ -181,7 +181,7 @@ TREND_WORDS = {
 
 def period(day: date) -> str:
     """A closed day as the group reads it: 'Sun 1 Mar'."""
-    return f"{day:%a} {day.day} {day:%b}"
+    return formatting.day(day)
 
 
 def average_line(figs: Figures) -> str | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 
@@ -42,12 +42,22 @@ class Incoming:
         return Address(self.platform, self.chat_id)
 
 
+class Role(StrEnum):
+    """What a button does, so an edge can show it the platform's way (colour, order)."""
+
+    ANSWER = "answer"  # records what the person says: a score, a choice
+    CONFIRM = "confirm"  # goes ahead with what was asked
+    CANCEL = "cancel"  # leaves things as they are
+    DANGER = "danger"  # cannot be undone
+
+
 @dataclass(frozen=True, slots=True)
 class Button:
-    """A button: what the person sees and the action payload it sends back."""
+    """A button: what the person sees, the action payload it sends back, and its role."""
 
     label: str
     action: str
+    role: Role = Role.ANSWER
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,13 +69,27 @@ class Attachment:
     mime: str
 
 
+class Kind(StrEnum):
+    """What a reply is. Edges route and render on this, never on the wording."""
+
+    ANSWER = "answer"  # an answer to what the person did: a confirmation, a list, a prompt
+    ADVICE = "advice"  # escalation advice; `tier` says which, `urgent` whether it is get-help
+    SCREEN = "screen"  # the red-flag screen, with its buttons
+    REMINDER = "reminder"  # a reminder the bot starts; `reminder` says which kind
+    CLUB_POST = "club_post"  # a post to a group channel, for everyone in it
+    ERROR = "error"  # a refusal or a failure, meant for the person who caused it
+    ERASED = "erased"  # everything about the person is gone: edges drop what they keep
+
+
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """One message from the bot.
+    """One message from the bot, typed so an edge never has to read its text.
 
-    `private` replies carry personal data: in a group they must reach only the
-    person (Telegram callback alert or DM, Discord ephemeral or DM), never the chat.
-    `to` sends the reply to another chat (a DM) instead of the current one.
+    `private` replies carry personal data: in a group they must reach only the person
+    (Telegram callback alert or DM, Discord ephemeral or DM), never the chat. `to` sends the
+    reply to another chat (a DM) instead of the current one. `headline` is the part that
+    must survive when the reply is cut to fit somewhere small (an alert): the recorded score
+    of a confirmation, the title of advice; empty means the first line of `text`.
     """
 
     text: str
@@ -74,4 +98,19 @@ class Reply:
     document: Attachment | None = None
     private: bool = False
     to: Address | None = None
-    meta: dict[str, str] = field(default_factory=dict, compare=False)
+    kind: Kind = Kind.ANSWER
+    headline: str = ""
+    tier: str | None = None
+    urgent: bool = False
+    reminder: str | None = None
+    # When a reminder was due, in the person's own zone ("Mon 07:30"): the console shows it.
+    local_time: str | None = None
+
+    @property
+    def lead(self) -> str:
+        """The headline, or the first line of the text when there is none."""
+        return self.headline or self.text.split("\n", 1)[0]
+
+    def sent_to(self, address: Address) -> Reply:
+        """The same reply addressed to another chat, privately."""
+        return replace(self, private=True, to=address)

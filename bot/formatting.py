@@ -11,6 +11,10 @@ from bot.events import Button
 SPARK = "▁▂▃▄▅▆▇█"
 SCORE_ROW = 6  # a phone keyboard fits six buttons a row
 
+# The bot speaks English whatever the server's locale, which strftime's %a and %b follow.
+WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
 
 def score(value: int) -> str:
     """A score as people write it: 4/10."""
@@ -24,7 +28,7 @@ def day(d: date, today: date | None = None) -> str:
             return "today"
         if (today - d).days == 1:
             return "yesterday"
-    return f"{d:%a} {d.day} {d:%b}"
+    return f"{WEEKDAY_NAMES[d.weekday()]} {d.day} {MONTH_NAMES[d.month - 1]}"
 
 
 def in_sentence(title: str) -> str:

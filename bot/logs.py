@@ -218,7 +218,7 @@ def _reduce_exception(record: logging.LogRecord) -> None:
         exc_info = (type(exc), exc, exc.__traceback__)
     else:
         exc_info = record.exc_info
-    record.exc_text = redact(_TRACEBACKS.formatException(exc_info))  # type: ignore[arg-type]
+    record.exc_text = redact(_TRACEBACKS.formatException(exc_info))
 
 
 class LogPolicy(logging.Filter):

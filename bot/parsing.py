@@ -348,6 +348,7 @@ def _mark_numbers(text: str, tokens: list[_Token]) -> list[_Token]:
             elif after in ".,:" and text[token.end + 1 : token.end + 2].isdigit():
                 # "7:30" and "6.30" are clock times; "3.5" and "3,5" are decimals.
                 frac = re.match(r"[.,:](\d+)", text[token.end :])
+                assert frac is not None  # the test above saw the separator and a digit
                 token.veto = after == ":" or len(frac.group(1)) == 2
                 token.value = None
                 while i < len(tokens) and tokens[i].start < token.end + len(frac.group()):

@@ -300,13 +300,13 @@ class _Vocabulary:
         self._first: dict[str, list[tuple[_Seq, tuple[int, ...]]]] = {}
         self._wild: list[tuple[_Seq, tuple[int, ...]]] = []
         for seq, ids in owners.items():
-            head, literal_head = seq[0], type(seq[0]) is str
-            if literal_head and len(seq) == 1:
+            head, second = seq[0], seq[1] if len(seq) > 1 else None
+            if type(head) is str and second is None:
                 self._single[head] = (*self._single.get(head, ()), *ids)
-            elif literal_head and type(seq[1]) is str:
-                key = (head, seq[1])
+            elif type(head) is str and type(second) is str:
+                key = (head, second)
                 self._double.setdefault(key, []).append((seq, tuple(ids)))
-            elif literal_head:
+            elif type(head) is str:
                 self._first.setdefault(head, []).append((seq, tuple(ids)))
             else:
                 self._wild.append((seq, tuple(ids)))
@@ -422,7 +422,8 @@ class _Vocabulary:
         best = process.extractOne(word, group, scorer=DamerauLevenshtein.distance, score_cutoff=1)
         if best is None and len(word) >= FUZZY_LONG_LENGTH:
             # ...and a close overall likeness for long ones.
-            best = process.extractOne(word, group, scorer=fuzz.ratio, score_cutoff=FUZZY_LONG_RATIO)
+            near = process.extractOne(word, group, scorer=fuzz.ratio, score_cutoff=FUZZY_LONG_RATIO)
+            return near[0] if near is not None else word
         return best[0] if best is not None else word
 
     # --- matching -----------------------------------------------------------------------
@@ -678,7 +679,7 @@ def _seq_matches(seq: _Seq, canon: list[str], kinds: list[int], i: int) -> bool:
         if kind is str:
             if atom != word:
                 return False
-        elif kind is _Prefix:
+        elif isinstance(atom, str):  # a _Prefix; isinstance tells the type checker it is a str
             if not word.startswith(atom):
                 return False
         elif atom.fullmatch(word) is None:

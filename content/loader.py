@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, ValidationError
+from pydantic_core import ErrorDetails
 
 CONTENT_DIR = Path(__file__).resolve().parent
 
@@ -207,7 +208,7 @@ def _entry_name(spec: _FileSpec, container: Any, key: Any) -> str:
     return f"{spec.noun} '{key}'"
 
 
-def _describe_error(filename: str, spec: _FileSpec, raw: Any, error: dict[str, Any]) -> str:
+def _describe_error(filename: str, spec: _FileSpec, raw: Any, error: ErrorDetails) -> str:
     """Turn one pydantic error into 'file: entry: field: message'."""
     loc = list(error["loc"])
     msg = error["msg"]

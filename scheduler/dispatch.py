@@ -43,7 +43,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import Enum
 from typing import Any
@@ -53,7 +53,6 @@ from sqlalchemy import (
     Integer,
     String,
     and_,
-    any_,
     bindparam,
     func,
     or_,
@@ -63,17 +62,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql import ColumnElement
 
+from bot import schedule
 from bot.delivery import RetryLater, Sender, TransientError, Unreachable
 from bot.engine import Engine
 from bot.events import Address, Reply
-from bot.handlers import advice
+from bot.handlers import reminder_kinds
+from bot.handlers.reminder_kinds import Due, Fact, Facts, ReminderKind, Send
 from bot.store import repo
-from bot.store.models import Activity, CheckIn, Delivery, Escalation, Person, Reminder, UTCDateTime
-from bot.trends import HistoryView, Tier
-from content import loader
-from scheduler import content, plan, timing
+from bot.store.arrays import among, dialect
+from bot.store.models import Delivery, Person, Reminder, UTCDateTime
+from scheduler import timing
 from scheduler.ratelimit import RateLimiter, limiter_for
 
 log = logging.getLogger(__name__)
@@ -82,16 +81,6 @@ R = Reminder.__table__
 P = Person.__table__
 D = Delivery.__table__
 
-# Tiers after which the next morning's check-in asks how the run or the rest went.
-FOLLOW_UP_TIERS = frozenset({"modify", "professional", "urgent", "emergency"})
-# "See a professional" opens no episode; this many days later the check-in asks once
-# whether it was booked (CLINICAL.md "Episodes").
-BOOKED_AFTER_DAYS = 3
-# Reminders that pause while an episode is open: no "time for your core work" after
-# "go to the emergency department".
-# The check-in's nudge waits too: nobody should be nagged for a score on their way to a doctor.
-EPISODE_HELD_KINDS = frozenset({"core", "snooze", "posture", "nudge"})
-CORE_DONE_KINDS = ("core_done", "core_skipped")
 DEFAULT_BACKOFF = (0.5, 2.0, 8.0)
 
 
@@ -128,16 +117,27 @@ class _Item:
 
     row: Any
     person: Any
-    c: plan.Controls
+    c: schedule.Controls
     slot: datetime  # the ledger key of what is due now
     due_at: datetime  # when it was meant to be sent
     extra: bool  # the one-off send (snooze or nudge), not the regular slot
-    kind: str  # ledger kind: checkin | nudge | core | snooze | posture
+    reminder: ReminderKind | None  # None: a row of a kind no longer registered
     stale: bool = False  # claimed with nothing owed (a changed row): schedule it afresh
     reply: Reply | None = None
     outcome: Outcome = Outcome.SKIP
     dropped: bool = False
     not_before: datetime | None = None
+
+    @property
+    def send(self) -> Send | None:
+        """What is due: the kind's regular send or its one-off one."""
+        return self.reminder.send_for(self.extra) if self.reminder is not None else None
+
+    @property
+    def kind(self) -> str:
+        """The ledger's name for what is due: checkin | nudge | core | snooze | posture | ..."""
+        send = self.send
+        return send.key if send is not None else str(self.row.kind)
 
 
 @dataclass
@@ -259,7 +259,7 @@ class Dispatcher:
         )
         claim = update(R).values(claimed_by=token, claimed_until=lease_until).returning(*returning)
         async with self.engine.sessions() as s, s.begin():
-            if _dialect(s) == "postgresql":
+            if dialect(s) == "postgresql":
                 # Lock-and-skip inside the claim: rows another dispatcher holds are passed over,
                 # and the pick, the mark and the read are one round trip.
                 pick = pick.with_for_update(of=R, skip_locked=True)
@@ -271,7 +271,7 @@ class Dispatcher:
         batch = _Batch(token, now, lease_until)
         for row in rows:
             person = people[row.person_id]
-            batch.items.append(_item(row, person, plan.controls_of(person), now))
+            batch.items.append(_item(row, person, schedule.controls_of(person), now))
         return batch
 
     # -- process ----------------------------------------------------------------------------
@@ -279,10 +279,9 @@ class Dispatcher:
     async def _process(self, batch: _Batch) -> PassStats:
         stats = PassStats(claimed=len(batch.items))
         grace = self.engine.settings.grace
-        to_send: list[_Item] = []
+        to_build: list[_Item] = []
         async with self.engine.sessions() as s:
             recorded = await _recorded(s, batch.items)
-            facts = await _Facts.load(s, batch.items)
             for item in batch.items:
                 if (
                     item.stale
@@ -290,17 +289,25 @@ class Dispatcher:
                     or (item.c.paused_until is not None and item.c.paused_until > item.slot)
                 ):
                     item.outcome = Outcome.RESCHEDULE
-                elif (item.row.id, item.slot) in recorded or _held_by_episode(item):
+                elif (
+                    item.send is None
+                    or (item.row.id, item.slot) in recorded
+                    or _held_by_episode(item)
+                ):
                     item.outcome = Outcome.SKIP
                 elif not timing.catch_up(item.due_at, batch.now, grace):
                     item.outcome, item.dropped = Outcome.SKIP, True
                     stats.dropped += 1
                 else:
-                    item.reply = await self._reply(s, item, facts)
-                    if item.reply is None:
-                        item.outcome = Outcome.SKIP
-                    else:
-                        to_send.append(item)
+                    to_build.append(item)
+            facts = await Facts.load(s, _wanted(to_build))
+        to_send: list[_Item] = []
+        for item in to_build:
+            item.reply = self._reply(item, facts)
+            if item.reply is None:
+                item.outcome = Outcome.SKIP
+            else:
+                to_send.append(item)
         pending = [i for i in batch.items if i.reply is None]
         done: list[_Item] = []
 
@@ -328,43 +335,24 @@ class Dispatcher:
                 stats.skipped += 1
         return stats
 
-    async def _reply(self, s: AsyncSession, item: _Item, facts: _Facts) -> Reply | None:
-        person, row = item.person, item.row
-        tz = plan.zone(item.c.tz)
-        day = timing.local_date(item.due_at, tz)
-        meta = {
-            "local_time": timing.format_local(item.due_at, tz),
-            "reminder_id": str(row.id),
-            "slot": item.slot.isoformat(),
-            "kind": item.kind,
-        }
-        tiers = self.engine.content.tiers
-        if item.kind == "checkin":
-            if person.episode_tier is not None:
-                # After get-help advice the check-in first asks whether they were checked.
-                said = tiers[person.episode_tier].title
-                return content.episode_checkin(
-                    said, person.episode_opened, day, meta, resting=person.episode_rest
-                )
-            if (person.id, day) in facts.scored:
-                return None  # today's score is in already: no question about it
-            given = facts.advised.get((person.id, day - timedelta(days=1)))
-            booked = (person.id, day - timedelta(days=BOOKED_AFTER_DAYS)) in facts.professional
-            said = tiers[given].title if given else None
-            return content.checkin(said, booked, meta, ask_run=given == Tier.MODIFY.key)
-        if item.kind == "nudge":
-            return None if (person.id, day) in facts.scored else content.nudge(meta)
-        if item.kind == "posture":
-            return content.posture(self.engine.content, row.sent_count, meta)
-        if (person.id, day) in facts.core_marked:
-            return None  # done or skipped already today: no reminder about it
-        view = advice.with_episode(facts.views[(person.id, day)], person)
-        tier = advice.tier_of(view, day)
-        if advice.get_help(tier):
-            return None  # no Snooze or Skip ever sits under get-help advice
-        week = advice.strength_week(person.strength_started, day)
-        routine = loader.routine_for(self.engine.content, day, tier.key, week).text()
-        return content.core(routine, item.extra, meta)
+    def _reply(self, item: _Item, facts: Facts) -> Reply | None:
+        """The kind's message for this send, stamped with when it was due in the person's zone."""
+        send = item.send
+        assert send is not None
+        tz = schedule.zone(item.c.tz)
+        due = Due(
+            person=item.person,
+            day=schedule.local_date(item.due_at, tz),
+            slot_day=schedule.local_date(item.slot, tz),
+            extra=item.extra,
+            sent_count=item.row.sent_count,
+            library=self.engine.content,
+            facts=facts,
+        )
+        reply = send.build(due)
+        if reply is None:
+            return None
+        return replace(reply, local_time=schedule.format_local(item.due_at, tz))
 
     async def _deliver(self, item: _Item, batch: _Batch) -> None:
         assert item.reply is not None
@@ -456,7 +444,7 @@ class Dispatcher:
                 )
         async with self.engine.sessions() as s, s.begin():
             mine = and_(R.c.id == bindparam("b_id"), R.c.claimed_by == bindparam("b_token"))
-            if _dialect(s) == "postgresql":
+            if dialect(s) == "postgresql":
                 await _record_arrays(s, batch.token, ledger, advances)
             else:
                 if ledger:
@@ -489,36 +477,35 @@ class Dispatcher:
                 )
             await repo.park_unreachable(s, parked)
 
-    def _advance(self, item: _Item, now: datetime) -> plan.Due:
-        row, c = item.row, item.c
+    def _advance(self, item: _Item, now: datetime) -> schedule.Scheduled:
+        row, c, kind = item.row, item.c, item.reminder
+        if kind is None:
+            return schedule.Scheduled(None, None, None)  # nothing knows how to send it: parked
+        days = kind.days(row.weekdays_only)
         if item.outcome is Outcome.RESCHEDULE:
-            return plan.fresh(row.times, row.weekdays_only, row.enabled, row.snoozed_until, c, now)
+            return schedule.fresh(row.times, days, row.enabled, row.snoozed_until, c, now)
         pending_extra = row.snoozed_until
         if item.extra:
             # The one-off send is done; the regular slot is still owed.
             slot = row.next_slot if row.enabled else None
-            send = plan.send_time(slot, c) if slot is not None else None
-            return plan.Due(slot, send, None)
+            send = schedule.send_time(slot, c) if slot is not None else None
+            return schedule.Scheduled(slot, send, None)
         if pending_extra is not None and pending_extra <= now:
             pending_extra = None
         # From the slot, not the send time, so quiet hours cannot merge two slots into one;
         # after downtime, from the edge of the grace window so old slots are not owed.
         after = item.slot if not item.dropped else max(item.slot, now - self.engine.settings.grace)
-        due = plan.next_due(row.times, row.weekdays_only, c, after) if row.enabled else None
-        if item.kind == "checkin" and item.outcome is Outcome.SENT:
-            pending_extra = timing.nudge_at(item.due_at, plan.zone(c.tz), quiet=c.quiet)
+        due = schedule.due_after(row.times, days, c, after) if row.enabled else None
+        if kind.follow_up is not None and item.outcome is Outcome.SENT:
+            pending_extra = kind.follow_up(item.due_at, schedule.zone(c.tz), c.quiet)
         if due is None:
-            return plan.Due(None, pending_extra, pending_extra)
+            return schedule.Scheduled(None, pending_extra, pending_extra)
         slot, send = due
         send_at = min(send, pending_extra) if pending_extra is not None else send
-        return plan.Due(slot, send_at, pending_extra)
+        return schedule.Scheduled(slot, send_at, pending_extra)
 
 
 # -- helpers ----------------------------------------------------------------------------------
-
-
-def _dialect(s: AsyncSession) -> str:
-    return s.get_bind().dialect.name
 
 
 # PostgreSQL records a flush in two statements whatever its size: each column travels as one
@@ -579,40 +566,35 @@ async def _record_arrays(
         )
 
 
-def _among(s: AsyncSession, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
-    """``column IN values``; on PostgreSQL ``= ANY(array)``: one parameter, not one per value.
-
-    A batch is hundreds of ids, and expanding an IN list costs the dispatcher more CPU per
-    statement than the database spends answering it.
-    """
-    if _dialect(s) != "postgresql":
-        return column.in_(values)
-    return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(_plain(column))))
-
-
-def _plain(column: Any) -> Any:
-    """The driver-level type of a column, for array parameters (no per-element processing)."""
-    if isinstance(column.type, UTCDateTime):
-        return DateTime(timezone=True)  # values are aware UTC datetimes already
-    return column.type
-
-
 def _held_by_episode(item: _Item) -> bool:
-    """Core-work, posture and nudge reminders wait while an episode is open."""
-    return item.kind in EPISODE_HELD_KINDS and item.person.episode_tier is not None
+    """Sends its kind holds while an episode is open (core work, posture, the nudge) wait."""
+    send = item.send
+    return send is not None and send.held_by_episode and item.person.episode_tier is not None
 
 
-def _item(row: Any, person: Any, c: plan.Controls, now: datetime) -> _Item:
+def _item(row: Any, person: Any, c: schedule.Controls, now: datetime) -> _Item:
     """Decide whether the regular slot or the one-off extra send is the one due now."""
-    regular = plan.send_time(row.next_slot, c) if row.next_slot is not None else None
+    kind = reminder_kinds.find(row.kind)
+    regular = schedule.send_time(row.next_slot, c) if row.next_slot is not None else None
     extra = row.snoozed_until
     if extra is not None and extra <= now and (regular is None or extra <= regular):
-        kind = {"checkin": "nudge", "core": "snooze"}.get(row.kind, row.kind)
         return _Item(row, person, c, extra, extra, True, kind)
     if regular is None:
         # Nothing is owed (the row changed under us): schedule it afresh.
-        return _Item(row, person, c, row.next_send_at, row.next_send_at, True, row.kind, True)
-    return _Item(row, person, c, row.next_slot, regular, False, row.kind)
+        return _Item(row, person, c, row.next_send_at, row.next_send_at, True, kind, True)
+    return _Item(row, person, c, row.next_slot, regular, False, kind)
+
+
+def _wanted(items: Iterable[_Item]) -> dict[Fact[Any], set[tuple[int, date]]]:
+    """For each fact the sends read, the (person, local date) pairs it is needed for."""
+    wanted: dict[Fact[Any], set[tuple[int, date]]] = {}
+    for item in items:
+        send = item.send
+        assert send is not None
+        pair = (item.person.id, schedule.local_date(item.due_at, schedule.zone(item.c.tz)))
+        for fact in send.facts:
+            wanted.setdefault(fact, set()).add(pair)
+    return wanted
 
 
 async def _people(s: AsyncSession, ids: set[int]) -> dict[int, Any]:
@@ -633,7 +615,7 @@ async def _people(s: AsyncSession, ids: set[int]) -> dict[int, Any]:
         P.c.episode_rest,
         P.c.cleared_on,
     )
-    rows = await s.execute(select(*cols).where(_among(s, P.c.id, sorted(ids))))
+    rows = await s.execute(select(*cols).where(among(s, P.c.id, sorted(ids))))
     return {r.id: r for r in rows}
 
 
@@ -643,88 +625,7 @@ async def _recorded(s: AsyncSession, items: list[_Item]) -> set[tuple[int, datet
     slots = sorted({i.slot for i in items})
     rows = await s.execute(
         select(D.c.reminder_id, D.c.slot).where(
-            _among(s, D.c.reminder_id, ids), _among(s, D.c.slot, slots)
+            among(s, D.c.reminder_id, ids), among(s, D.c.slot, slots)
         )
     )
     return {(rid, slot) for rid, slot in rows}
-
-
-@dataclass
-class _Facts:
-    """What the batch's messages depend on, read in a few queries rather than per person."""
-
-    # The highest follow-up tier announced to a person on a day, and "see a professional" days.
-    advised: dict[tuple[int, date], str] = field(default_factory=dict)
-    professional: set[tuple[int, date]] = field(default_factory=set)
-    scored: set[tuple[int, date]] = field(default_factory=set)  # a daily score that day
-    core_marked: set[tuple[int, date]] = field(default_factory=set)  # core done/skipped
-    # The trend view for the core routine's tier, by (person, their date).
-    views: dict[tuple[int, date], HistoryView] = field(default_factory=dict)
-
-    @classmethod
-    async def load(cls, s: AsyncSession, items: list[_Item]) -> _Facts:
-        facts = cls()
-        by_kind: dict[str, set[int]] = {}
-        earliest: date | None = None
-        for item in items:
-            by_kind.setdefault(item.kind, set()).add(item.person.id)
-            day = timing.local_date(item.due_at, plan.zone(item.c.tz))
-            earliest = day if earliest is None or day < earliest else earliest
-        if earliest is None:
-            return facts
-        if ids := by_kind.get("checkin"):
-            rows = await s.execute(
-                select(Escalation.person_id, Escalation.day, Escalation.tier).where(
-                    _among(s, Escalation.person_id, sorted(ids)),
-                    Escalation.day >= earliest - timedelta(days=BOOKED_AFTER_DAYS),
-                    Escalation.tier.in_(sorted(FOLLOW_UP_TIERS)),
-                )
-            )
-            for p, d, tier in rows:
-                known = facts.advised.get((p, d))
-                if known is None or Tier[tier.upper()] > Tier[known.upper()]:
-                    facts.advised[(p, d)] = tier
-                if tier == Tier.PROFESSIONAL.key:
-                    facts.professional.add((p, d))
-        if ids := by_kind.get("nudge", set()) | by_kind.get("checkin", set()):
-            rows = await s.execute(
-                select(CheckIn.person_id, CheckIn.day).where(
-                    _among(s, CheckIn.person_id, sorted(ids)),
-                    CheckIn.day >= earliest,
-                    CheckIn.kind == "daily",
-                )
-            )
-            facts.scored = {(p, d) for p, d in rows}
-        if ids := by_kind.get("core", set()) | by_kind.get("snooze", set()):
-            rows = await s.execute(
-                select(Activity.person_id, Activity.day).where(
-                    _among(s, Activity.person_id, sorted(ids)),
-                    Activity.day >= earliest,
-                    Activity.kind.in_(CORE_DONE_KINDS),
-                )
-            )
-            facts.core_marked = {(p, d) for p, d in rows}
-            facts.views = await _views(s, items)
-        return facts
-
-
-async def _views(s: AsyncSession, items: list[_Item]) -> dict[tuple[int, date], HistoryView]:
-    """The trend view of everyone with a core-work reminder in the batch, on their own date.
-
-    One read per distinct date a person has in the batch (almost always one in all).
-    """
-    rounds: list[dict[int, date]] = []
-    for item in items:
-        if item.kind not in ("core", "snooze"):
-            continue
-        pid, day = item.person.id, timing.local_date(item.due_at, plan.zone(item.c.tz))
-        target = next((r for r in rounds if r.get(pid, day) == day), None)
-        if target is None:
-            target = {}
-            rounds.append(target)
-        target[pid] = day
-    views: dict[tuple[int, date], HistoryView] = {}
-    for today_of in rounds:
-        for pid, view in (await advice.views_for(s, today_of)).items():
-            views[(pid, today_of[pid])] = view
-    return views

@@ -21,13 +21,12 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import select
 
-from bot import parsing
+from bot import parsing, schedule
 from bot.app import App
 from bot.clock import ManualClock
 from bot.delivery import Sender
 from bot.events import Address, Reply
 from bot.store.models import Person
-from scheduler import plan, timing
 from scheduler.dispatch import Dispatcher, PassStats
 from scheduler.ratelimit import RateLimiter
 
@@ -182,7 +181,7 @@ async def attach_console(app: App, console: Console) -> None:
                 return [ADVANCE_USAGE]
             await advance(app, dispatcher, delta)
             key, tz = await _console_zone(app, console)
-            return [f"(clock moved to {timing.format_local(app.clock.now(), tz)} {key})"]
+            return [f"(clock moved to {schedule.format_local(app.clock.now(), tz)} {key})"]
 
         console.local_commands["/advance"] = cmd_advance
         return
@@ -208,4 +207,4 @@ async def _console_zone(app: App, console: Console) -> tuple[str, tzinfo]:
             )
         )
     key = tz or parsing.parse_timezone(console.tz or "") or app.settings.default_timezone
-    return key, plan.zone(key)
+    return key, schedule.zone(key)

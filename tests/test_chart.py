@@ -11,6 +11,7 @@ import sys
 from datetime import date, timedelta
 
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from PIL import Image
@@ -23,6 +24,7 @@ from bot.chart import (
     render_history,
     summary_line,
 )
+from content import default_content
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 END = date(2025, 3, 30)
@@ -104,6 +106,15 @@ def test_full_month_shows_every_marker_type_with_a_legend() -> None:
     assert len(lines(fig, "run-during")[0].get_xdata()) == 15
     assert len(lines(fig, "run-after")[0].get_xdata()) == 15
     assert len(lines(fig, "core-done")[0].get_xdata()) == 15
+
+
+def test_same_day_advice_reads_as_the_bot_said_it_and_every_legend_fits() -> None:
+    assert TIERS["urgent"].label == default_content().tiers["urgent"].title
+    fig = build_figure(full_month())
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    for legend in fig.legends:
+        box = legend.get_window_extent(renderer)
+        assert box.x0 >= 0 and box.x1 <= fig.bbox.width
 
 
 def test_run_kinds_differ_by_shape_not_only_colour() -> None:

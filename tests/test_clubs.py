@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bot.app import App
 from bot.clock import ManualClock
 from bot.delivery import Unreachable
-from bot.events import Address, ChatKind, Incoming, Reply
+from bot.events import Address, ChatKind, Incoming, Kind, Reply
 from bot.handlers.clubs import ONLY_ADMINS, bot_removed, chat_migrated
 from bot.store import club_repo
 from bot.store.models import Club, ClubMember, ClubPost
@@ -173,7 +173,7 @@ async def test_a_high_tap_before_consent_brings_the_screen_privately_first(app: 
     reply = await post(app)
     ask = await in_group(app, "newbie", action=button(reply, "9"))
     assert all(r.private for r in ask)
-    assert "A quick safety check" in ask[0].text and "screen" in ask[0].meta
+    assert "A quick safety check" in ask[0].text and ask[0].kind is Kind.SCREEN
     assert "I can't diagnose you" in ask[-1].text and "I'll record 9/10" in ask[-1].text
     async with app.sessions() as s:
         assert list(await s.scalars(select(ClubMember))) == []
@@ -190,7 +190,7 @@ async def test_escalation_goes_to_the_members_dm_never_the_group(app: App) -> No
         reply = await post(app)
         replies = await tap(app, "ann", reply, score)
         clock.advance(timedelta(hours=1))
-    advice = [r for r in replies if r.meta.get("tier")]
+    advice = [r for r in replies if r.kind is Kind.ADVICE]
     assert advice and "Ease off today" in advice[0].text
     assert all(r.private for r in replies)
     assert all(r.to == Address("telegram", "ann") for r in advice)

@@ -1,4 +1,4 @@
-"""The real `python -m bot console` process, scripted through stdin, on both engines."""
+"""The real `python -m adapters console` process, scripted through stdin, on both engines."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def run_console(lines: list[str], data_dir: Path, *args: str) -> subprocess.Comp
     env = {**os.environ, "SI_CHECKIN_DATA_DIR": str(data_dir)}
     env.pop("DATABASE_URL", None)
     return subprocess.run(
-        [sys.executable, "-m", "bot", "console", *args],
+        [sys.executable, "-m", "adapters", "console", *args],
         input="\n".join(lines) + "\n",
         capture_output=True,
         text=True,

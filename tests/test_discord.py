@@ -19,13 +19,14 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
+from adapters.base import layout
 from adapters.discord import (
     BUTTON_LABEL_LIMIT,
+    LIMITS,
     MAX_ROWS,
     MESSAGE_LIMIT,
     ROW_WIDTH,
     DiscordAdapter,
-    layout,
     render,
 )
 from bot import formatting
@@ -34,6 +35,8 @@ from bot.clock import ManualClock
 from bot.commands import public_commands
 from bot.delivery import RetryLater, Unreachable
 from bot.events import Address, Button, Reply
+from bot.handlers import reminder_kinds
+from bot.handlers.clubs import ONLY_ADMINS
 from bot.settings import Settings
 from bot.store import repo
 from bot.trends import SYMPTOMS
@@ -190,7 +193,9 @@ async def test_every_public_command_is_synced_with_typed_options(
     assert log_opts["score"]["required"] and log_opts["score"]["type"] == 4
     assert log_opts["date"]["type"] == 3 and not log_opts["date"]["required"]
     kind = next(o for o in synced["remind"]["options"] if o["name"] == "kind")
-    assert [c["value"] for c in kind["choices"]] == ["checkin", "core", "posture"]
+    # Every reminder kind the core registers, and nothing else.
+    assert [c["value"] for c in kind["choices"]] == list(reminder_kinds.KEYS)
+    assert {"checkin", "core", "posture"} <= set(reminder_kinds.KEYS)
     [zone] = synced["timezone"]["options"]
     assert zone["autocomplete"] is True
     for command in synced.values():
@@ -536,8 +541,10 @@ async def test_club_mode_posts_totals_in_the_channel_and_keeps_taps_private(
     assert announcement.content.startswith("Club check-ins are on")
     assert all(m.deleted for m in answers(interaction))  # the "thinking..." placeholder
     _, refused = await slash(fake, bot, BOB, "club", {"action": "off"}, guild=CLUB)
-    assert "Only admins" in fake.messages(GENERAL)[-1].content
-    assert all(m.deleted for m in refused)
+    # The refusal is for Bob alone; the channel still shows only the announcement.
+    assert [m.content for m in refused if not m.deleted] == [ONLY_ADMINS]
+    assert all(m.ephemeral for m in refused)
+    assert [m for m in fake.messages(GENERAL) if not m.ephemeral] == [announcement]
 
     later(app, minutes=30)
     assert await post_due_clubs(app, {"discord": bot}) == 1
@@ -599,7 +606,7 @@ async def test_si_checkin_run_serves_discord_and_stops_cleanly_on_sigterm(
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot",
+        "adapters",
         "run",
         cwd=Path(__file__).resolve().parents[1],
         env=env,
@@ -625,13 +632,13 @@ async def test_si_checkin_run_serves_discord_and_stops_cleanly_on_sigterm(
 
 def test_keyboards_keep_rows_that_fit_and_reflow_the_rest() -> None:
     two = (Button("I agree", "1:c:y"), Button("No thanks", "1:c:n"))
-    assert layout((two,)) == [[list(two)]]
+    assert layout((two,), LIMITS) == [[list(two)]]
     score = formatting.score_keyboard()  # rows of six: too wide for Discord
-    [keyboard] = layout(score)
+    [keyboard] = layout(score, LIMITS)
     assert [len(r) for r in keyboard] == [5, 5, 1]
     assert [b.label for r in keyboard for b in r] == [str(n) for n in range(11)]
     many = tuple((Button(str(i), f"1:s:{i % 11}"),) for i in range(30))
-    first, second = layout(many)  # over 25 buttons spill onto a second message
+    first, second = layout(many, LIMITS)  # over 25 buttons spill onto a second message
     assert sum(map(len, first)) == 25 and sum(map(len, second)) == 5
 
 

@@ -193,7 +193,12 @@ async def test_an_admin_sets_up_the_club_and_a_non_admin_changes_nothing(
     assert said.startswith("Club check-ins are on: I'll post every day at 07:30 (Europe/Berlin)")
 
     for action, value in (("off", None), ("on", "05:00"), ("streaks", "on"), ("timezone", "UTC")):
-        assert await club_cmd(fake, bot, BOB, action, value) == ONLY_ADMINS
+        # A refusal is for the member who asked: only they see it, the channel sees nothing.
+        before = len(channel_text(fake))
+        options = {"action": action, "value": value} if value else {"action": action}
+        _, personal = await slash(fake, bot, BOB, "club", options, guild=CLUB)
+        assert [m.content for m in personal if not m.deleted] == [ONLY_ADMINS]
+        assert all(m.ephemeral for m in personal) and channel_text(fake)[before:] == []
     club = await club_of(app)
     assert club.enabled and not club.streaks
     assert (club.tz, f"{club.post_time:%H:%M}") == ("Europe/Berlin", "07:30")

@@ -46,7 +46,7 @@ class Recorder:
 
     def to(self, chat: str) -> list[str]:
         """'kind@local_time' of what reached one chat."""
-        return [f"{r.meta['kind']}@{r.meta['local_time']}" for c, r in self.sent if c == chat]
+        return [f"{r.reminder}@{r.local_time}" for c, r in self.sent if c == chat]
 
 
 def clock(app: App) -> ManualClock:

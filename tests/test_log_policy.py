@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-import adapters.discord
 from adapters.discord import DiscordAdapter
 from adapters.telegram import TelegramAdapter, derived_secret, webhook_route
 from bot import logs
@@ -260,8 +259,7 @@ async def test_telegram_webhook_logs_no_secret_and_no_path(
 async def test_discord_logs_nothing_private(
     captured: Captured, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The policy alone must hide discord.py's payloads: take the adapter's own guard away.
-    monkeypatch.setattr(adapters.discord, "_guard_discord_logs", lambda: None, raising=False)
+    # The policy alone hides discord.py's payloads: no filter may be left from elsewhere.
     for name in ("discord", "discord.gateway", "discord.http", "discord.webhook.async_"):
         logger = logging.getLogger(name)
         monkeypatch.setattr(logger, "filters", [])
@@ -357,7 +355,7 @@ async def test_si_checkin_run_at_debug_logs_nothing_private(tmp_path: Path, mode
         with stderr_path.open("wb") as stderr:
             # cwd outside the repository: no .env is picked up by accident.
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "run", env=env, cwd=tmp_path, stderr=stderr
+                sys.executable, "-m", "adapters", "run", env=env, cwd=tmp_path, stderr=stderr
             )
             try:
                 if mode == "webhook":

@@ -19,7 +19,9 @@ async def test_a_score_sent_while_the_database_is_down_is_not_confirmed(tmp_path
     from bot.store.db import make_engine
 
     down = make_engine("postgresql+asyncpg://postgres@127.0.0.1:9/nowhere")
-    engine = type(ok.engine)(sessionmaker(down), ok.engine.content, SystemClock(), ok.settings)
+    engine = type(ok.engine)(
+        sessionmaker(down), ok.engine.content, SystemClock(), ok.settings, ok.engine.handlers
+    )
     replies = await engine.handle(Incoming("console", "ann", "ann", text="4"))
     assert [r.text for r in replies] == [SAVE_FAILED]
     await down.dispose()

@@ -80,7 +80,7 @@ def test_a_week_in_the_console_across_the_spring_change_each_reminder_once(
     env = {**os.environ, "SI_CHECKIN_DATA_DIR": str(tmp_path)}
     env.pop("DATABASE_URL", None)
     done = subprocess.run(
-        [sys.executable, "-m", "bot", "console", "--clock", "2026-03-28T06:00+01:00", *TZ_ANN],
+        [sys.executable, "-m", "adapters", "console", "--clock", "2026-03-28T06:00+01:00", *TZ_ANN],
         input="/start\nI agree\n/advance 1w\n",
         capture_output=True,
         text=True,

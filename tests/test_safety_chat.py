@@ -336,7 +336,7 @@ async def test_easy_days_show_mobility_work_and_posture_carries_runner_tips(app:
     from scheduler import content
 
     library = default_content()
-    posture = [content.posture(library, n, {}).text for n in range(6)]
+    posture = [content.posture(library, n).text for n in range(6)]
     assert sum("Runner's tip:" in p for p in posture) == 2
     assert any("shoes" in p for p in posture)
 
@@ -346,7 +346,7 @@ def test_episode_checkin_has_no_snooze_or_skip() -> None:
 
     from scheduler import content
 
-    reply = content.episode_checkin("Get help now", date(2026, 3, 2), date(2026, 3, 3), {})
+    reply = content.episode_checkin("Get help now", date(2026, 3, 2), date(2026, 3, 3))
     labels = [b.label for row in reply.buttons for b in row]
     assert labels[:3] == ["Yes, cleared to train", "Yes, told to rest", "Not yet"]
     assert "Snooze 1h" not in labels and "Skip today" not in labels
@@ -373,7 +373,7 @@ def test_a_scripted_console_week_holds_core_and_posture_from_emergency_until_cle
         "Numb saddle area (groin, buttocks)\n/advance 3d\nYes, cleared to train\n/advance 1d\n"
     )
     done = subprocess.run(
-        [sys.executable, "-m", "bot", "console", "--clock", "2026-03-02T09:00+01:00", *BERLIN],
+        [sys.executable, "-m", "adapters", "console", "--clock", "2026-03-02T09:00+01:00", *BERLIN],
         input=script,
         capture_output=True,
         text=True,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from bot.serve import serve
+from adapters.serve import serve
 from bot.settings import Settings
 from tests.fakes.discord_server import DiscordFake
 from tests.fakes.telegram_server import TelegramFake

@@ -42,9 +42,9 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
 def cli(
     tmp_path: Path, *args: str, stdin: str = "", **env: str
 ) -> subprocess.CompletedProcess[str]:
-    """Run `python -m bot ARGS` from a directory without a .env, stdin at end of input."""
+    """Run `python -m adapters ARGS` from a directory without a .env, stdin at end of input."""
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
+        [sys.executable, "-m", "adapters", *args],
         input=stdin,
         capture_output=True,
         text=True,
@@ -263,7 +263,7 @@ async def _run_cli(tmp_path: Path, **env: str) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot",
+        "adapters",
         "run",
         cwd=tmp_path,
         env=_env(tmp_path, **env),
@@ -314,7 +314,7 @@ def test_processes_starting_together_on_a_new_sqlite_file_all_succeed(tmp_path: 
         db = tmp_path / f"new-{round_}.sqlite3"
         procs = [
             subprocess.Popen(
-                [sys.executable, "-m", "bot", "db", "upgrade", "--db", str(db)],
+                [sys.executable, "-m", "adapters", "db", "upgrade", "--db", str(db)],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,

@@ -16,14 +16,8 @@ from typing import TypeVar
 import pytest
 from sqlalchemy import select
 
-from adapters.telegram import (
-    MAX_CALLBACK_ANSWER,
-    OPEN_CHAT,
-    OPEN_CHAT_FIRST,
-    SENT_PRIVATELY,
-    TelegramAdapter,
-    alert_text,
-)
+from adapters.telegram import MAX_CALLBACK_ANSWER, TelegramAdapter
+from bot.alerts import OPEN_CHAT, OPEN_CHAT_FIRST, SENT_PRIVATELY, alert_text
 from bot.app import App
 from bot.clock import ManualClock
 from bot.handlers.clubs import ONLY_ADMINS
@@ -312,11 +306,11 @@ async def test_a_worsening_member_gets_advice_by_dm_and_the_group_sees_nothing_o
 def test_an_alert_keeps_the_notice_whole_and_fits_telegrams_limit() -> None:
     ack = "Recorded 6/10 for today. " + "Building your baseline, " * 10 + "Only you can see this."
     notice = OPEN_CHAT.format(bot="a" * 32)
-    text = alert_text(ack, notice)
+    text = alert_text(ack, notice, MAX_CALLBACK_ANSWER)
     assert len(text) <= MAX_CALLBACK_ANSWER
     assert text.startswith("Recorded 6/10 for today.") and text.endswith(notice)
-    assert alert_text(ack) == alert_text(ack)[:MAX_CALLBACK_ANSWER]
-    assert len(alert_text(ack * 3)) <= MAX_CALLBACK_ANSWER
+    assert len(alert_text(ack, "", MAX_CALLBACK_ANSWER)) <= MAX_CALLBACK_ANSWER
+    assert len(alert_text(ack * 3, "", MAX_CALLBACK_ANSWER)) <= MAX_CALLBACK_ANSWER
 
 
 # ---- the group changes -----------------------------------------------------------------

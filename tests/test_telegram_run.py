@@ -35,7 +35,7 @@ async def test_si_checkin_run_serves_telegram_and_exits_cleanly_on_sigterm(
         with stderr_path.open("wb") as stderr:
             # cwd outside the repository: no .env is picked up by accident.
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "run", env=env, cwd=tmp_path, stderr=stderr
+                sys.executable, "-m", "adapters", "run", env=env, cwd=tmp_path, stderr=stderr
             )
             try:
                 await fake.wait_for(lambda: fake.polling, timeout=60)

@@ -9,7 +9,8 @@ import asyncio
 import pytest
 from sqlalchemy import select
 
-from adapters.telegram import OPEN_CHAT_FIRST, SENT_PRIVATELY, TelegramAdapter
+from adapters.telegram import TelegramAdapter
+from bot.alerts import OPEN_CHAT_FIRST, SENT_PRIVATELY
 from bot.app import App
 from bot.store.models import Escalation, Person, SymptomReport
 from bot.trends import SYMPTOMS

@@ -12,16 +12,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import actions, formatting, redflags, trends
 from bot.actions import Action
 from bot.chart import ChartData, render_history
-from bot.engine import Ctx
-from bot.events import Attachment, Button, Reply
+from bot.context import Ctx
+from bot.events import Attachment, Button, Kind, Reply
+from bot.handlers.prompts import consent_prompt
 from bot.parsing import Command
 from bot.store import repo
 from bot.trends import Announcement, Assessment, HistoryView, RunScore, Tier
 from content import loader
+from content.loader import STRENGTH_WEEKS
 
 LOOKBACK_DAYS = 60  # enough for weekly rules and the 30-day chart; the first week is added apart
 CHART_DAYS = 30
-STRENGTH_WEEKS = 6
 RETURN_TO_RUN = "return_to_run"  # stored like a tier so the offer is made once, then weekly at most
 OFFER_EVERY_DAYS = 7
 TIER_KEYS = frozenset(t.key for t in Tier)
@@ -137,6 +138,20 @@ def get_help(tier: Tier) -> bool:
     return tier >= Tier.URGENT
 
 
+def advice_reply(text: str, tier: Tier | str, lead: str = "") -> Reply:
+    """Advice of a tier, typed for the edges: its first paragraph (or `lead`) is the headline
+    an alert keeps, and get-help advice is marked urgent."""
+    key = tier if isinstance(tier, str) else tier.key
+    return Reply(
+        text,
+        private=True,
+        kind=Kind.ADVICE,
+        tier=key,
+        urgent=isinstance(tier, Tier) and get_help(tier),
+        headline=lead or text.split("\n\n", 1)[0],
+    )
+
+
 def tier_message(ctx: Ctx, result: Assessment, day: date | None = None) -> str:
     """The announcement: advice first, then why; the caveats belong to the training tiers.
 
@@ -196,7 +211,7 @@ async def standing_advice(ctx: Ctx) -> list[Reply]:
         if tier is Tier.PROFESSIONAL:
             parts.append("Send /export for a file of your history to take along.")
         parts.append(ctx.content.messages.disclaimer)
-    return [Reply("\n\n".join(parts), private=True, meta={"tier": tier.key})]
+    return [advice_reply("\n\n".join(parts), tier)]
 
 
 def _when(day: date, today: date) -> str:
@@ -236,14 +251,14 @@ async def _announce(ctx: Ctx, day: date, result: Assessment) -> Reply | None:
     if not added and result.tier < Tier.EMERGENCY:
         return None  # emergency advice is said every time; the rest once
     text = tier_message(ctx, result, day)
-    return Reply(text, private=True, meta={"tier": result.tier.key})
+    return advice_reply(text, result.tier)
 
 
 async def after_score(ctx: Ctx, day: date, confirmation: Reply, view: HistoryView) -> list[Reply]:
     """After a score is stored: confirm, then announce a tier and/or offer the red-flag screen.
 
     The red-flag screen rides in the confirmation's message (one message per tap on a phone);
-    meta["confirmation"] keeps the bare confirmation for places that must split them (a club
+    its headline keeps the bare confirmation for places that must split them (a club
     post's private acknowledgement). A backfilled day is assessed with what it completes:
     today's rules run again when today has a score, and an announcement names its day.
     """
@@ -268,7 +283,8 @@ async def after_score(ctx: Ctx, day: date, confirmation: Reply, view: HistoryVie
             f"{text}\n\n{check.text}",
             buttons=check.buttons,
             private=True,
-            meta={**check.meta, "confirmation": text},
+            kind=Kind.SCREEN,
+            headline=text,
         )
     replies = [first]
     # While an episode is open, training advice ("ease off", "improving") stays off: the
@@ -319,10 +335,10 @@ async def _offer_return(ctx: Ctx, day: date) -> Reply:
     )
     await ctx.commit()
     text = f"{offer.title} {offer.advice}\n\n{loader.return_to_run_text(ctx.content)}"
-    return Reply(text, private=True, meta={"tier": RETURN_TO_RUN})
+    return advice_reply(text, RETURN_TO_RUN)
 
 
-def _screen_reason(daily: dict[date, int], day: date) -> str:
+def _screen_reason(daily: Mapping[date, int], day: date) -> str:
     score = daily.get(day)
     if score is not None and score >= trends.HIGH_SCORE:
         return f"{formatting.score(score)} is high."
@@ -340,7 +356,7 @@ def screen(ctx: Ctx, *, reason: str = "", mentioned: frozenset[str] = frozenset(
         intro += " Nothing is stored unless you agree to it."
     rows = [(Button(s.label, actions.encode("f", s.code)),) for s in trends.SYMPTOMS]
     rows.append((Button(trends.NONE_OF_THESE_LABEL, actions.encode("f", trends.NONE_OF_THESE)),))
-    return [Reply(intro, buttons=tuple(rows), private=True, meta={"screen": "1"})]
+    return [Reply(intro, buttons=tuple(rows), private=True, kind=Kind.SCREEN)]
 
 
 def _labels(codes: frozenset[str]) -> str:
@@ -359,7 +375,7 @@ async def read_text(
     """
     reading = reading or redflags.read(text)
     out = list(replies)
-    said = any(r.meta.get("tier") == Tier.EMERGENCY.key for r in out)
+    said = any(r.kind is Kind.ADVICE and r.tier == Tier.EMERGENCY.key for r in out)
     if reading.codes:
         if reading.emergency and not said:
             urgent = reading.emergency_codes
@@ -371,8 +387,8 @@ async def read_text(
                 f"{headline(ctx, Tier.EMERGENCY)}\n\nYou wrote about: {_labels(urgent)}. "
                 "These signs need checking straight away."
             )
-            out.insert(0, Reply(line, private=True, meta={"tier": Tier.EMERGENCY.key}))
-        if not any("screen" in r.meta for r in out):
+            out.insert(0, advice_reply(line, Tier.EMERGENCY))
+        if not any(r.kind is Kind.SCREEN for r in out):
             out += screen(ctx, mentioned=reading.codes)
     if redflags.mentions_belt(text):
         out.append(Reply(ctx.content.messages.si_belt, private=True))
@@ -388,7 +404,7 @@ def flag_advice(ctx: Ctx, code: str) -> Reply:
     if code == "hop_tender":
         parts.append(stop_running(ctx))
     parts.append(f"You told me: {found.label.lower()}.")
-    return Reply("\n\n".join(parts), private=True, meta={"tier": found.tier.key})
+    return advice_reply("\n\n".join(parts), found.tier)
 
 
 async def on_symptom(ctx: Ctx, action: Action) -> list[Reply]:
@@ -407,8 +423,6 @@ async def on_symptom(ctx: Ctx, action: Action) -> list[Reply]:
                     private=True,
                 )
             ]
-        from bot.handlers.core import consent_prompt
-
         key = (ctx.inc.platform, ctx.inc.user_id)
         ctx.engine.pending_flags[key] = {**ctx.engine.pending_flags.get(key, {}), code: ctx.today}
         return [flag_advice(ctx, code), *consent_prompt(ctx, None, flag=code)]
@@ -446,8 +460,9 @@ async def record_flag(
     if code == "hop_tender":
         # Said on every report, even when the tier itself is not announced again.
         parts.append(stop_running(ctx))
-    meta = {"tier": result.tier.key} if result.tier > Tier.NONE else {}
-    return [Reply("\n\n".join(parts), private=True, meta=meta)]
+    if result.tier > Tier.NONE:
+        return [advice_reply("\n\n".join(parts), result.tier, lead=headline(ctx, result.tier))]
+    return [Reply("\n\n".join(parts), private=True)]
 
 
 async def _none_of_these(ctx: Ctx, view: HistoryView, standing: frozenset[str]) -> list[Reply]:
@@ -580,7 +595,7 @@ async def cmd_today(ctx: Ctx, _: Command) -> list[Reply]:
             f"{headline(ctx, tier)}\n\nCore work waits until you have been checked. "
             "Send /checked when you have been."
         )
-        return [Reply(text, private=True, meta={"tier": tier.key})]
+        return [advice_reply(text, tier)]
     week = strength_week(ctx.person.strength_started, ctx.today)
     routine = loader.routine_for(ctx.content, ctx.today, tier.key, week)
     return [
@@ -640,25 +655,6 @@ async def cmd_strength(ctx: Ctx, command: Command) -> list[Reply]:
     ]
 
 
-async def on_routine_button(ctx: Ctx, action: Action) -> list[Reply]:
-    """Core-work buttons: Done and Skip are recorded per local day; snooze is the scheduler's."""
-    if ctx.person is None:
-        return ctx.engine.consent_prompt(ctx, None)
-    kind = {"done": "core_done", "skip": "core_skipped"}.get(action.args[0])
-    if kind is None:
-        return await ctx.engine.snooze(ctx)
-    added = await repo.set_activity(ctx.session, ctx.person.id, ctx.today, kind, ctx.now)
-    await ctx.commit()
-    if kind == "core_done":
-        return [
-            Reply(
-                "Nice work: core done for today." if added else "Already noted for today.",
-                private=True,
-            )
-        ]
-    return [Reply("Skipped for today. See you tomorrow.", private=True)]
-
-
 async def history_chart(ctx: Ctx) -> Attachment:
     """The 30-day chart as a PNG (rendered off the event loop)."""
     assert ctx.person is not None
@@ -689,11 +685,4 @@ async def history_chart(ctx: Ctx) -> Attachment:
     return Attachment(f"si-checkin-history-{today.isoformat()}.png", png, "image/png")
 
 
-COMMANDS = {
-    "symptoms": cmd_symptoms,
-    "today": cmd_today,
-    "exercises": cmd_exercises,
-    "exercise": cmd_exercise,
-    "strength": cmd_strength,
-}
-ACTIONS = {"f": on_symptom, "r": on_routine_button, "u": on_clear}
+ACTIONS = {"f": on_symptom, "u": on_clear}

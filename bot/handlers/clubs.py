@@ -9,12 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import clubstats, formatting, parsing
 from bot.actions import Action
-from bot.engine import Ctx
-from bot.events import Address, ChatKind, Reply
+from bot.context import Ctx
+from bot.events import Address, ChatKind, Kind, Reply
+from bot.handlers.scores import record_score, score_before_consent
 from bot.parsing import Command
+from bot.schedule import Schedule, next_due
 from bot.store import club_repo, repo
 from bot.store.models import Club
-from scheduler.timing import Schedule, next_due
 
 DEFAULT_POST_TIME = time(7, 30)
 ONLY_ADMINS = "Only admins can change club settings."
@@ -86,7 +87,7 @@ async def club_post(s: AsyncSession, club: Club, now: datetime) -> Reply:
     return Reply(
         "\n".join(lines),
         buttons=formatting.score_keyboard("k", (club.id,)),
-        meta={"club": str(club.id)},
+        kind=Kind.CLUB_POST,
     )
 
 
@@ -105,9 +106,9 @@ async def cmd_club(ctx: Ctx, command: Command) -> list[Reply]:
             ]
         return [Reply(await club_summary(ctx.session, club, ctx.now))]
     if sub not in ("on", "off", "timezone", "streaks"):
-        return [Reply(USAGE)]
+        return [Reply(USAGE, kind=Kind.ERROR)]
     if not inc.is_admin:
-        return [Reply(ONLY_ADMINS)]
+        return [Reply(ONLY_ADMINS, kind=Kind.ERROR)]
     if club is None:
         club = await club_repo.get_or_create(
             ctx.session, inc.platform, inc.chat_id, ctx.settings.default_timezone, ctx.now
@@ -115,7 +116,7 @@ async def cmd_club(ctx: Ctx, command: Command) -> list[Reply]:
     if sub == "on":
         at = parsing.parse_clock_time(rest) if rest else DEFAULT_POST_TIME
         if at is None:
-            return [Reply("Use /club on HH:MM, for example /club on 07:30.")]
+            return [Reply("Use /club on HH:MM, for example /club on 07:30.", kind=Kind.ERROR)]
         club.post_time, club.enabled = at, True
         text = (
             f"Club check-ins are on: I'll post every day at {at:%H:%M} ({club.tz}). Members tap "
@@ -127,12 +128,17 @@ async def cmd_club(ctx: Ctx, command: Command) -> list[Reply]:
     elif sub == "timezone":
         key = parsing.parse_timezone(rest)
         if key is None:
-            return [Reply("I don't know that time zone. Try /club timezone Berlin or +02:00.")]
+            return [
+                Reply(
+                    "I don't know that time zone. Try /club timezone Berlin or +02:00.",
+                    kind=Kind.ERROR,
+                )
+            ]
         club.tz = key
         text = f"Club time zone set to {key}."
     else:
         if rest.lower() not in ("on", "off"):
-            return [Reply("Use /club streaks on or /club streaks off.")]
+            return [Reply("Use /club streaks on or /club streaks off.", kind=Kind.ERROR)]
         club.streaks = rest.lower() == "on"
         text = (
             "Streaks are on: members who send /streak share appear in the summary."
@@ -185,22 +191,17 @@ def _to_dm(ctx: Ctx, replies: list[Reply]) -> list[Reply]:
     acks: list[Reply] = []
     direct: list[Reply] = []
     for reply in replies:
-        if "tier" in reply.meta or "screen" in reply.meta:
-            direct.append(
-                Reply(reply.text, reply.buttons, reply.image, reply.document, True, dm, reply.meta)
-            )
-        confirmation = reply.meta.get("confirmation") if "tier" not in reply.meta else None
-        if confirmation or not reply.meta:
-            acks.append(
-                Reply((confirmation or reply.text) + " Only you can see this.", private=True)
-            )
+        if reply.kind in (Kind.ADVICE, Kind.SCREEN):
+            direct.append(reply.sent_to(dm))
+        # A screen that rides in a score's confirmation leaves the confirmation here too.
+        said = reply.headline if reply.kind is Kind.SCREEN else reply.text
+        if said and reply.kind is not Kind.ADVICE:
+            acks.append(Reply(said + " Only you can see this.", private=True))
     return acks + direct
 
 
 async def on_club_tap(ctx: Ctx, action: Action) -> list[Reply]:
     """A member taps a score on the club post: consent first, then their own history."""
-    from bot.handlers.core import record_score, score_before_consent
-
     club_id, score = int(action.args[0]), int(action.args[1])
     club = await ctx.session.get(Club, club_id)
     if club is None or club.platform != ctx.inc.platform:
@@ -221,7 +222,6 @@ async def join_after_consent(ctx: Ctx, club_id: int) -> None:
         await club_repo.join(ctx.session, club.id, ctx.person.id, ctx.now)
 
 
-COMMANDS = {"club": cmd_club, "streak": cmd_streak}
 ACTIONS = {"k": on_club_tap}
 
 

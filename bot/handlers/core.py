@@ -4,79 +4,19 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import replace
 from datetime import date, timedelta
 
 from bot import actions, formatting, parsing, redflags, trends
 from bot.actions import Action
-from bot.commands import public_commands
-from bot.engine import Ctx
-from bot.events import Attachment, Button, ChatKind, Reply
-from bot.handlers import advice
+from bot.context import Ctx
+from bot.events import Attachment, Button, ChatKind, Kind, Reply, Role
+from bot.handlers import advice, clubs
+from bot.handlers.prompts import ask_score, consent_prompt, disclaimer
+from bot.handlers.scores import record_score, score_before_consent
 from bot.parsing import Command
 from bot.store import repo
 
 HISTORY_DAYS = 14
-ASK_SCORE = "How's your SI pain right now, from 0 (none) to 10 (worst imaginable)?"
-CONSENT_TEXT = (
-    "{disclaimer}\n\n"
-    "To keep your history I need to store your pain scores and your answers to my questions, "
-    "linked to your {platform} account. Only you see them: in groups I only ever show totals. "
-    "/export gives you a copy and /delete erases everything, any time. Is that OK?"
-)
-
-
-def ask_score() -> Reply:
-    """The check-in question with the 0-10 keyboard."""
-    return Reply(ASK_SCORE, buttons=formatting.score_keyboard(), private=True)
-
-
-def disclaimer(ctx: Ctx) -> str:
-    """The one-line 'what I am not', from the content library."""
-    return ctx.content.messages.disclaimer
-
-
-def consent_prompt(
-    ctx: Ctx,
-    pending: int | None,
-    club_id: int | None = None,
-    flag: str | None = None,
-    day: date | None = None,
-) -> list[Reply]:
-    """Ask for consent, with what the bot is not; a score or a red flag given before
-    consenting rides along in the button, not the database."""
-    args: tuple[object, ...] = ("y",)
-    if flag is not None:
-        args += ("f", flag)
-    elif pending is not None:
-        # The day it was typed rides along too: a tap days later records it on that day.
-        args += (pending, club_id or 0, (day or ctx.today).toordinal())
-    yes = actions.encode("c", *args)
-    text = CONSENT_TEXT.format(disclaimer=disclaimer(ctx), platform=ctx.inc.platform.capitalize())
-    if flag is not None:
-        text = "I'll keep what you told me in your history as soon as you say yes. " + text
-    elif pending is not None:
-        text = f"I'll record {formatting.score(pending)} as soon as you say yes. " + text
-    return [
-        Reply(
-            text,
-            buttons=((Button("I agree", yes), Button("No thanks", actions.encode("c", "n"))),),
-            private=True,
-        )
-    ]
-
-
-def score_before_consent(
-    ctx: Ctx, value: int, club_id: int | None = None, day: date | None = None
-) -> list[Reply]:
-    """A score from someone not set up: a high one brings the red-flag screen at once; the
-    score itself waits in the consent button."""
-    first = (
-        advice.screen(ctx, reason=f"{formatting.score(value)} is high.")
-        if value >= trends.HIGH_SCORE
-        else []
-    )
-    return [*first, *consent_prompt(ctx, value, club_id, day=day)]
 
 
 async def cmd_start(ctx: Ctx, _: Command) -> list[Reply]:
@@ -115,10 +55,8 @@ async def on_consent(ctx: Ctx, action: Action) -> list[Reply]:
         ]
     created = False
     if ctx.person is None:
-        tz = (
-            ctx.inc.tz_hint if ctx.inc.tz_hint and parsing.parse_timezone(ctx.inc.tz_hint) else None
-        )
-        tz = parsing.parse_timezone(tz) if tz else ctx.settings.default_timezone
+        hinted = parsing.parse_timezone(ctx.inc.tz_hint) if ctx.inc.tz_hint else None
+        tz = hinted or ctx.settings.default_timezone
         chat = ctx.inc.chat_id if ctx.inc.chat_kind is ChatKind.PRIVATE else ctx.inc.user_id
         # Two taps of "I agree" at the same instant: the unique key decides, and the second
         # finds the first's row instead of failing.
@@ -151,8 +89,6 @@ async def on_consent(ctx: Ctx, action: Action) -> list[Reply]:
         return replies
     club_id = int(action.args[2]) if len(action.args) > 2 else 0
     if club_id:
-        from bot.handlers import clubs
-
         await clubs.join_after_consent(ctx, club_id)
     if len(action.args) > 1:
         source = "club" if club_id else "chat"
@@ -165,44 +101,6 @@ async def on_consent(ctx: Ctx, action: Action) -> list[Reply]:
         score = int(action.args[1])
         return replies + await record_score(ctx, score, day, "daily", source)
     return [*replies, ask_score()]
-
-
-async def record_score(
-    ctx: Ctx,
-    score: int,
-    day: date,
-    kind: str,
-    source: str,
-    mentioned: frozenset[str] = frozenset(),
-) -> list[Reply]:
-    """Store a score, commit, then confirm and add what the trend says.
-
-    `mentioned`: emergency red flags written in the same message; they win over the score's
-    own rules (red flags first, always), though only the screen records them.
-    """
-    assert ctx.person is not None
-    # Read once before writing: the view gives the previous score and, updated in memory,
-    # everything the trend rules need afterwards.
-    view = await advice.history_view(ctx, ctx.today)
-    previous = advice.previous_score(view, day, kind)
-    await repo.upsert_checkin(ctx.session, ctx.person.id, day, kind, score, source, ctx.now)
-    await ctx.commit()
-    when = formatting.day(day, ctx.today)
-    what = {"daily": "", "run_during": " during your run", "run_after": " after your run"}[kind]
-    if previous is None:
-        text = f"Recorded {formatting.score(score)}{what} for {when}."
-    elif previous == score:
-        text = f"Already had {formatting.score(score)}{what} for {when}; nothing changed."
-    else:
-        text = (
-            f"Updated {when}'s score{what} to {formatting.score(score)} "
-            f"(it was {formatting.score(previous)})."
-        )
-    view = advice.with_score(view, day, kind, score)
-    if mentioned and day == ctx.today:
-        today_codes = view.symptoms.get(day, frozenset()) | mentioned
-        view = replace(view, symptoms={**view.symptoms, day: today_codes})
-    return await advice.after_score(ctx, day, Reply(text, private=True), view)
 
 
 async def cmd_checkin(ctx: Ctx, command: Command) -> list[Reply]:
@@ -267,7 +165,7 @@ async def cmd_run(ctx: Ctx, command: Command) -> list[Reply]:
             if person.episode_rest
             else f"Please don't run until you have been checked. {advice.headline(ctx, tier)}"
         )
-        replies.append(Reply(note, private=True, meta={"tier": tier.key}))
+        replies.append(advice.advice_reply(note, tier))
     return replies
 
 
@@ -312,7 +210,8 @@ async def cmd_timezone(ctx: Ctx, command: Command) -> list[Reply]:
     await ctx.engine.on_timezone_changed(ctx)
     await ctx.commit()
     local = ctx.now.astimezone(parsing.zone(key))
-    return [Reply(f"Time zone set to {key}: it's {local:%a %H:%M} there now.")]
+    weekday = formatting.WEEKDAY_NAMES[local.weekday()]
+    return [Reply(f"Time zone set to {key}: it's {weekday} {local:%H:%M} there now.")]
 
 
 async def cmd_history(ctx: Ctx, _: Command) -> list[Reply]:
@@ -385,8 +284,12 @@ async def cmd_delete(ctx: Ctx, _: Command) -> list[Reply]:
             + ", and stops your reminders. It can't be undone.",
             buttons=(
                 (
-                    Button("Delete everything", actions.encode("d", "y", ctx.today.toordinal())),
-                    Button("Cancel", actions.encode("d", "n")),
+                    Button(
+                        "Delete everything",
+                        actions.encode("d", "y", ctx.today.toordinal()),
+                        Role.DANGER,
+                    ),
+                    Button("Cancel", actions.encode("d", "n"), Role.CANCEL),
                 ),
             ),
             private=True,
@@ -414,7 +317,7 @@ async def on_delete(ctx: Ctx, action: Action) -> list[Reply]:
             private=True,
             # Adapters that keep files for the person (the console's charts and exports)
             # remove them on this mark.
-            meta={"erased": "1"},
+            kind=Kind.ERASED,
         )
     ]
 
@@ -422,8 +325,19 @@ async def on_delete(ctx: Ctx, action: Action) -> list[Reply]:
 async def cmd_help(ctx: Ctx, _: Command) -> list[Reply]:
     """One line per command, and what the bot is not."""
     lines = [disclaimer(ctx), "", "Send a number from 0 to 10 any time to check in. Commands:"]
-    lines += [f"/{c.name} - {c.description}" for c in public_commands()]
+    lines += [f"/{c.name} - {c.description}" for c in ctx.engine.handlers.public_commands()]
     return [Reply("\n".join(lines))]
+
+
+async def cmd_console_only(_: Ctx, command: Command) -> list[Reply]:
+    """A console command that reached the engine: the console did not take it."""
+    # The console answers these itself when started with a simulated clock.
+    return [
+        Reply(
+            f"/{command.name} works in the console started with --clock, e.g. "
+            "si-checkin console --clock 2026-03-28T06:00+01:00."
+        )
+    ]
 
 
 async def on_text(ctx: Ctx, text: str) -> list[Reply] | None:
@@ -447,17 +361,5 @@ async def on_text(ctx: Ctx, text: str) -> list[Reply] | None:
     return replies or None
 
 
-COMMANDS = {
-    "start": cmd_start,
-    "checkin": cmd_checkin,
-    "log": cmd_log,
-    "run": cmd_run,
-    "timezone": cmd_timezone,
-    "note": cmd_note,
-    "history": cmd_history,
-    "export": cmd_export,
-    "delete": cmd_delete,
-    "help": cmd_help,
-}
 ACTIONS = {"c": on_consent, "s": on_score_button, "d": on_delete}
 TEXT = (on_text,)

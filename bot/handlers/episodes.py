@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from bot import actions, formatting
 from bot.actions import Action
-from bot.engine import Ctx
+from bot.context import Ctx
 from bot.events import Button, Reply
 from bot.handlers import advice
+from bot.handlers.prompts import ask_score
 from bot.parsing import Command
 from bot.store import repo
 from bot.trends import Tier
@@ -46,12 +47,6 @@ def booked_buttons() -> tuple[tuple[Button, ...], ...]:
     )
 
 
-def _ask_score() -> Reply:
-    from bot.handlers.core import ask_score
-
-    return ask_score()
-
-
 async def cmd_checked(ctx: Ctx, _: Command) -> list[Reply]:
     """/checked: the "Have you been checked?" buttons, any time an episode is open."""
     person = ctx.person
@@ -82,8 +77,8 @@ async def on_checked(ctx: Ctx, action: Action) -> list[Reply]:
         # The advice in full, every time, unhedged.
         text = f"{advice.headline(ctx, tier)}\n\nI'll ask again tomorrow."
         await ctx.commit()
-        replies = [Reply(text, private=True, meta={"tier": tier.key})]
-        return replies if tier is Tier.EMERGENCY else [*replies, _ask_score()]
+        replies = [advice.advice_reply(text, tier)]
+        return replies if tier is Tier.EMERGENCY else [*replies, ask_score()]
     if answer == "rest":
         person.episode_rest = True
         await ctx.commit()
@@ -91,7 +86,7 @@ async def on_checked(ctx: Ctx, action: Action) -> list[Reply]:
             "Then rest as you were told. I'll keep training advice and core-work reminders off "
             "until you tell me you're cleared to train; I'll ask each morning."
         )
-        return [Reply(text, private=True), _ask_score()]
+        return [Reply(text, private=True), ask_score()]
     person.episode_tier = None
     person.episode_opened = None
     person.episode_rest = False
@@ -102,7 +97,7 @@ async def on_checked(ctx: Ctx, action: Action) -> list[Reply]:
         "next week I'll keep your training advice at an easy level (shorter, slower, flat or "
         "soft ground), then back to the usual rules. Follow what your clinician told you first."
     )
-    return [Reply(text, private=True), _ask_score()]
+    return [Reply(text, private=True), ask_score()]
 
 
 async def on_booked(ctx: Ctx, action: Action) -> list[Reply]:
@@ -126,5 +121,4 @@ async def on_booked(ctx: Ctx, action: Action) -> list[Reply]:
     return [Reply(text, private=True)]
 
 
-COMMANDS = {"checked": cmd_checked}
 ACTIONS = {"e": on_checked, "b": on_booked}

@@ -9,46 +9,52 @@ cannot overwrite what the person just chose (the delivery ledger still refuses a
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import cache
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import parsing
+from bot import parsing, schedule
 from bot.actions import Action
-from bot.engine import Ctx
+from bot.context import Ctx
 from bot.events import Reply
+from bot.handlers import reminder_kinds
+from bot.handlers.prompts import consent_prompt
+from bot.handlers.reminder_kinds import ReminderKind
 from bot.parsing import Command
 from bot.store import repo
 from bot.store.models import Person, Reminder
-from scheduler import plan, timing
 
 SNOOZE = timedelta(hours=1)
 DEFAULT_PAUSE_DAYS = 3
-LABELS = {"checkin": "Check-in", "core": "Core work", "posture": "Posture"}
-KIND_WORDS = {
-    "checkin": "checkin",
-    "check-in": "checkin",
-    "check": "checkin",
-    "score": "checkin",
-    "core": "core",
-    "routine": "core",
-    "posture": "posture",
-}
-REMIND_USAGE = (
-    "Use /remind checkin 07:30, /remind core 19:00, /remind posture 10:00,14:00, "
-    "or /remind posture off (and /remind posture on)."
-)
+# What /remind takes as its first word: every registered kind (Discord offers them as choices).
+KIND_KEYS = reminder_kinds.KEYS
+KINDS_LISTED = ", ".join(KIND_KEYS[:-1]) + f" or {KIND_KEYS[-1]}"
 QUIET_USAGE = "Use /quiet 22:00-07:00 to set quiet hours, or /quiet off."
 PAUSE_USAGE = "Use /pause 3 (days, 1-90) or /pause 2w; /resume starts reminders again."
 
 
+@cache
+def remind_usage() -> str:
+    """/remind's help, one example per kind."""
+    examples = [k.usage for k in reminder_kinds.kinds()]
+    listed = ", ".join(examples[:-1]) + f" or {examples[-1]}" if len(examples) > 1 else examples[0]
+    return f"Use {listed}; off or on in place of the time turns one off or back on."
+
+
 def reschedule(reminder: Reminder, person: Person, now: datetime) -> None:
     """Recompute a row's next slot and send time from now, and revoke any claim on it."""
-    due = plan.fresh(
+    kind = reminder_kinds.find(reminder.kind)
+    if kind is None:
+        # Nothing knows how to send it any more: parked, not lost.
+        reminder.next_slot = reminder.next_send_at = reminder.snoozed_until = None
+        reminder.claimed_by = reminder.claimed_until = None
+        return
+    due = schedule.fresh(
         reminder.times,
-        reminder.weekdays_only,
+        kind.days(reminder.weekdays_only),
         reminder.enabled,
         reminder.snoozed_until,
-        plan.controls_of(person),
+        schedule.controls_of(person),
         now,
     )
     reminder.next_slot = due.next_slot
@@ -58,22 +64,31 @@ def reschedule(reminder: Reminder, person: Person, now: datetime) -> None:
     reminder.claimed_until = None
 
 
+async def _add(ctx: Ctx, kind: ReminderKind) -> Reminder:
+    """A new row of a kind at its default times, on and scheduled from now."""
+    assert ctx.person is not None
+    default = kind.default
+    row = await repo.add_reminder(
+        ctx.session,
+        ctx.person.id,
+        kind.key,
+        schedule.format_times(default.times),
+        default.days == schedule.WEEKDAYS,
+    )
+    reschedule(row, ctx.person, ctx.now)
+    return row
+
+
 async def reminders(ctx: Ctx) -> dict[str, Reminder]:
-    """The person's reminders by kind, creating (and scheduling) any default that is missing."""
+    """The person's reminders by kind, creating (and scheduling) any default that is missing.
+
+    A kind that is off by default gets its row when the person first turns it on.
+    """
     assert ctx.person is not None
     rows = {r.kind: r for r in await repo.reminders_of(ctx.session, ctx.person.id)}
-    for kind in plan.KINDS:
-        if kind not in rows:
-            default = plan.DEFAULTS[kind]
-            row = await repo.add_reminder(
-                ctx.session,
-                ctx.person.id,
-                kind,
-                plan.format_times(default.times),
-                default.weekdays_only,
-            )
-            reschedule(row, ctx.person, ctx.now)
-            rows[kind] = row
+    for kind in reminder_kinds.kinds():
+        if kind.key not in rows and kind.on_by_default:
+            rows[kind.key] = await _add(ctx, kind)
     return rows
 
 
@@ -102,9 +117,12 @@ async def person_blocked(
 
 
 async def on_timezone(ctx: Ctx) -> None:
-    """A new zone moves every reminder; a pending nudge belonged to the old zone's day."""
-    rows = await reminders(ctx)
-    rows["checkin"].snoozed_until = None
+    """A new zone moves every reminder; a pending follow-up (the nudge) belonged to the old
+    zone's day."""
+    for row in (await reminders(ctx)).values():
+        kind = reminder_kinds.find(row.kind)
+        if kind is not None and kind.follow_up is not None:
+            row.snoozed_until = None
     await reschedule_all(ctx)
 
 
@@ -116,19 +134,23 @@ async def on_new_person(ctx: Ctx) -> None:
 def _next(ctx: Ctx, row: Reminder) -> str:
     if row.next_send_at is None:
         return "none"
-    return timing.describe_next(row.next_send_at, ctx.tz, ctx.now)
+    return schedule.describe_next(row.next_send_at, ctx.tz, ctx.now)
 
 
-def _times(row: Reminder) -> str:
-    times = ", ".join(t.strftime("%H:%M") for t in plan.parse_times(row.times))
-    return f"{times} {'on weekdays' if row.weekdays_only else 'every day'}"
+def _times(kind: ReminderKind, row: Reminder) -> str:
+    times = ", ".join(t.strftime("%H:%M") for t in schedule.parse_times(row.times))
+    return f"{times} {schedule.describe_days(kind.days(row.weekdays_only))}"
 
 
-def _line(ctx: Ctx, row: Reminder) -> str:
-    label = LABELS[row.kind]
-    if not row.enabled:
-        return f"{label}: off (/remind {row.kind} on)"
-    return f"{label}: {_times(row)}, next {_next(ctx, row)}"
+def _line(ctx: Ctx, kind: ReminderKind, row: Reminder | None) -> str:
+    if row is None or not row.enabled:
+        return f"{kind.label}: off (/remind {kind.key} on)"
+    return f"{kind.label}: {_times(kind, row)}, next {_next(ctx, row)}"
+
+
+def _label(row: Reminder) -> str:
+    kind = reminder_kinds.find(row.kind)
+    return kind.label if kind is not None else row.kind
 
 
 def _state(ctx: Ctx) -> str:
@@ -137,7 +159,7 @@ def _state(ctx: Ctx) -> str:
     if person.stopped:
         return "Reminders are stopped: none are sent until you send /resume."
     if person.paused_until is not None and person.paused_until > ctx.now:
-        until = timing.describe_next(person.paused_until, ctx.tz, ctx.now)
+        until = schedule.describe_next(person.paused_until, ctx.tz, ctx.now)
         return f"Reminders are paused until {until} (/resume to restart now)."
     return "Reminders are on (/pause 3 or /stop to take a break)."
 
@@ -153,7 +175,7 @@ async def cmd_settings(ctx: Ctx, _: Command) -> list[Reply]:
         else "Quiet hours: none (/quiet 22:00-07:00 to set them)"
     )
     lines = [f"Your reminders ({person.tz} time):"]
-    lines += [_line(ctx, rows[kind]) for kind in plan.KINDS]
+    lines += [_line(ctx, kind, rows.get(kind.key)) for kind in reminder_kinds.kinds()]
     lines += [quiet, _state(ctx), "Change a time with /remind core 19:00; /timezone for your zone."]
     return [Reply("\n".join(lines), private=True)]
 
@@ -162,33 +184,37 @@ async def cmd_remind(ctx: Ctx, command: Command) -> list[Reply]:
     """/remind KIND TIME[,TIME] | off | on."""
     assert ctx.person is not None
     if not command.args:
-        return [Reply(REMIND_USAGE)]
-    kind = KIND_WORDS.get(command.args[0].lower().strip(":"))
+        return [Reply(remind_usage())]
+    kind = reminder_kinds.by_word(command.args[0])
     value = " ".join(command.args[1:]).strip().lower()
     if kind is None or not value:
-        return [Reply(REMIND_USAGE)]
-    rows = await reminders(ctx)
-    row = rows[kind]
-    label = LABELS[kind]
-    if value == "off":
-        row.enabled = False
-        row.snoozed_until = None
-        reschedule(row, ctx.person, ctx.now)
-        await ctx.commit()
-        return [Reply(f"{label} reminders off. /remind {kind} on brings them back.")]
-    if value != "on":
+        return [Reply(remind_usage())]
+    label = kind.label
+    times = None
+    if value not in ("on", "off"):
         times = parsing.parse_time_list(value)
         if times is None:
-            return [Reply(f"I couldn't read that time. {REMIND_USAGE}")]
-        if kind != "posture" and len(times) > 1:
-            return [Reply(f"One time for the {label.lower()} reminder, e.g. /remind {kind} 07:30.")]
-        if len(times) > plan.MAX_TIMES:
-            return [Reply(f"At most {plan.MAX_TIMES} posture times a day.")]
-        row.times = plan.format_times(times)
+            return [Reply(f"I couldn't read that time. {remind_usage()}")]
+        if kind.max_times == 1 and len(times) > 1:
+            return [Reply(f"One time for the {label.lower()} reminder, e.g. {kind.usage}.")]
+        if len(times) > kind.max_times:
+            return [Reply(f"At most {kind.max_times} {label.lower()} times a day.")]
+    row = (await reminders(ctx)).get(kind.key)
+    if value == "off":
+        if row is not None:
+            row.enabled = False
+            row.snoozed_until = None
+            reschedule(row, ctx.person, ctx.now)
+            await ctx.commit()
+        return [Reply(f"{label} reminders off. /remind {kind.key} on brings them back.")]
+    if row is None:
+        row = await _add(ctx, kind)
+    if times is not None:
+        row.times = schedule.format_times(times)
     row.enabled = True
     reschedule(row, ctx.person, ctx.now)
     await ctx.commit()
-    return [Reply(f"{label} reminder: {_times(row)}, next {_next(ctx, row)}.")]
+    return [Reply(f"{label} reminder: {_times(kind, row)}, next {_next(ctx, row)}.")]
 
 
 async def cmd_quiet(ctx: Ctx, command: Command) -> list[Reply]:
@@ -226,10 +252,10 @@ async def cmd_pause(ctx: Ctx, command: Command) -> list[Reply]:
         if parsed is None:
             return [Reply(PAUSE_USAGE)]
         days = parsed
-    ctx.person.paused_until = plan.pause_end(ctx.now.astimezone(ctx.tz), days, ctx.tz)
+    ctx.person.paused_until = schedule.pause_end(ctx.now.astimezone(ctx.tz), days, ctx.tz)
     await reschedule_all(ctx)
     await ctx.commit()
-    until = timing.describe_next(ctx.person.paused_until, ctx.tz, ctx.now)
+    until = schedule.describe_next(ctx.person.paused_until, ctx.tz, ctx.now)
     extra = " (they are also stopped: /resume turns them on)" if ctx.person.stopped else ""
     return [Reply(f"Reminders paused until {until}{extra}. /resume starts them sooner.")]
 
@@ -250,7 +276,7 @@ async def cmd_resume(ctx: Ctx, _: Command) -> list[Reply]:
     if not upcoming:
         return [Reply(f"{head} All of them are off; /remind checkin on turns one on.")]
     first = min(upcoming, key=lambda r: r.next_send_at or ctx.now)
-    return [Reply(f"{head} Next: {LABELS[first.kind].lower()} {_next(ctx, first)}.")]
+    return [Reply(f"{head} Next: {_label(first).lower()} {_next(ctx, first)}.")]
 
 
 async def cmd_stop(ctx: Ctx, _: Command) -> list[Reply]:
@@ -270,12 +296,12 @@ async def cmd_stop(ctx: Ctx, _: Command) -> list[Reply]:
 async def on_snooze(ctx: Ctx, _: Action) -> list[Reply]:
     """Snooze 1h on the core-work reminder: one extra reminder an hour from now."""
     if ctx.person is None:
-        return ctx.engine.consent_prompt(ctx, None)
+        return consent_prompt(ctx, None)
     if ctx.person.stopped:
         return [Reply("Reminders are stopped; send /resume to turn them on.", private=True)]
     row = (await reminders(ctx))["core"]
-    c = plan.controls_of(ctx.person)
-    when = plan.send_time(ctx.now + SNOOZE, c)
+    c = schedule.controls_of(ctx.person)
+    when = schedule.send_time(ctx.now + SNOOZE, c)
     if c.paused_until is not None and when < c.paused_until:
         return [Reply("Reminders are paused; send /resume to turn them on.", private=True)]
     row.snoozed_until = when
@@ -285,16 +311,6 @@ async def on_snooze(ctx: Ctx, _: Action) -> list[Reply]:
     return [Reply(f"Snoozed: I'll remind you again at {local:%H:%M}.", private=True)]
 
 
-COMMANDS = {
-    "settings": cmd_settings,
-    "remind": cmd_remind,
-    "quiet": cmd_quiet,
-    "pause": cmd_pause,
-    "resume": cmd_resume,
-    "stop": cmd_stop,
-}
-# The engine's snooze hook (the core-work [Snooze 1h] button) looks up "snooze".
-ACTIONS = {"snooze": on_snooze}
 ON_NEW_PERSON = (on_new_person,)
 ON_TIMEZONE = (on_timezone,)
 ON_REACHABLE = (reschedule_all,)

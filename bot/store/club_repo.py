@@ -9,12 +9,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clubstats import MIN_REPORTERS, Report
 from bot.store.models import Activity, CheckIn, Club, ClubMember, ClubPost
-from bot.store.repo import DAILY, _insert
+from bot.store.repo import DAILY, _insert, _rowcount
+
+# The kind of the daily check-in post in the club-post ledger.
+DAILY_POST = "daily"
 
 
 async def find(s: AsyncSession, platform: str, chat_id: str) -> Club | None:
     """The club of a group chat, if one was set up."""
-    return await s.scalar(select(Club).where(Club.platform == platform, Club.chat_id == chat_id))
+    club = await s.scalar(select(Club).where(Club.platform == platform, Club.chat_id == chat_id))
+    return club
 
 
 async def get_or_create(
@@ -48,7 +52,7 @@ async def set_sharing(
     if club_id is not None:
         stmt = stmt.where(ClubMember.club_id == club_id)
     result = await s.execute(stmt.values(share_streak=share, display_name=name if share else None))
-    return result.rowcount or 0
+    return _rowcount(result) or 0
 
 
 async def member_reports(s: AsyncSession, club_id: int, since: date) -> list[Report]:
@@ -71,7 +75,7 @@ async def post_times(s: AsyncSession, club_id: int, since: date) -> dict[date, d
     """When the club's daily post of each day went out (the ledger), since a date."""
     rows = await s.execute(
         select(ClubPost.day, ClubPost.posted_at).where(
-            ClubPost.club_id == club_id, ClubPost.day >= since
+            ClubPost.club_id == club_id, ClubPost.kind == DAILY_POST, ClubPost.day >= since
         )
     )
     return {day: at for day, at in rows}
@@ -120,10 +124,10 @@ async def add_post(s: AsyncSession, club_id: int, day: date, now: datetime) -> b
     that day was already posted."""
     result = await s.execute(
         _insert(s, ClubPost)
-        .values(club_id=club_id, day=day, posted_at=now)
-        .on_conflict_do_nothing(index_elements=["club_id", "day"])
+        .values(club_id=club_id, kind=DAILY_POST, day=day, posted_at=now)
+        .on_conflict_do_nothing(index_elements=["club_id", "kind", "day"])
     )
-    if not result.rowcount:
+    if not _rowcount(result):
         return False
     closing = day - timedelta(days=1)
     counted = [
@@ -134,7 +138,7 @@ async def add_post(s: AsyncSession, club_id: int, day: date, now: datetime) -> b
     total = sum(r.score for r in counted) if len(counted) >= MIN_REPORTERS else None
     await s.execute(
         update(ClubPost)
-        .where(ClubPost.club_id == club_id, ClubPost.day == day)
+        .where(ClubPost.club_id == club_id, ClubPost.kind == DAILY_POST, ClubPost.day == day)
         .values(closed_reporters=len(counted), closed_score_sum=total)
     )
     return True
@@ -145,6 +149,7 @@ async def frozen_averages(s: AsyncSession, club_id: int, since: date) -> dict[da
     rows = await s.execute(
         select(ClubPost.day, ClubPost.closed_reporters, ClubPost.closed_score_sum).where(
             ClubPost.club_id == club_id,
+            ClubPost.kind == DAILY_POST,
             ClubPost.day >= since,
             ClubPost.closed_reporters.is_not(None),
         )
@@ -162,7 +167,7 @@ async def move(s: AsyncSession, platform: str, old_chat: str, new_chat: str) -> 
         .where(Club.platform == platform, Club.chat_id == old_chat)
         .values(chat_id=new_chat)
     )
-    return bool(result.rowcount)
+    return bool(_rowcount(result))
 
 
 async def deactivate(s: AsyncSession, platform: str, chat_id: str) -> bool:
@@ -172,4 +177,4 @@ async def deactivate(s: AsyncSession, platform: str, chat_id: str) -> bool:
         .where(Club.platform == platform, Club.chat_id == chat_id)
         .values(enabled=False, next_post_at=None)
     )
-    return bool(result.rowcount)
+    return bool(_rowcount(result))

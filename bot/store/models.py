@@ -168,7 +168,7 @@ class Reminder(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     person_id: Mapped[int] = mapped_column(_person_fk())
-    kind: Mapped[str] = mapped_column(String(16))  # checkin | core | posture
+    kind: Mapped[str] = mapped_column(String(16))  # a key of bot/handlers/reminder_kinds/
     times: Mapped[str] = mapped_column(String(120))  # local "HH:MM[,HH:MM...]"
     weekdays_only: Mapped[bool] = mapped_column(Boolean, default=False)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -190,7 +190,7 @@ class Delivery(Base):
     reminder_id: Mapped[int] = mapped_column(ForeignKey("reminders.id", ondelete="CASCADE"))
     person_id: Mapped[int] = mapped_column(_person_fk(), index=True)
     slot: Mapped[datetime] = mapped_column(UTCDateTime())
-    kind: Mapped[str] = mapped_column(String(16))  # checkin | nudge | core | snooze | posture
+    kind: Mapped[str] = mapped_column(String(16))  # a send's key: checkin, nudge, snooze...
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -226,13 +226,15 @@ class ClubMember(Base):
 
 
 class ClubPost(Base):
-    """The ledger of daily club posts: one per club and local date."""
+    """The ledger of club posts: one of each kind per club and local date."""
 
     __tablename__ = "club_posts"
-    __table_args__ = (UniqueConstraint("club_id", "day"),)
+    # The kind is in the key, so another kind of post can go out on the day of the check-in.
+    __table_args__ = (UniqueConstraint("club_id", "kind", "day"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     club_id: Mapped[int] = mapped_column(ForeignKey("clubs.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16), default="daily", server_default="daily")
     day: Mapped[date] = mapped_column(Date)
     posted_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # The day before closes with this post; its totals are frozen here, so nothing later (a
@@ -242,9 +244,12 @@ class ClubPost(Base):
     closed_score_sum: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
+# A row about one person: each of these has a person_id.
+PersonalRow = ClubMember | CheckIn | SymptomReport | Escalation | Activity | Delivery | Reminder
+
 # Every table that holds rows about a person: /delete and /export walk this list
 # (deliveries before reminders: the ledger refers to them).
-PERSONAL_TABLES: tuple[type[Base], ...] = (
+PERSONAL_TABLES: tuple[type[PersonalRow], ...] = (
     ClubMember,
     CheckIn,
     SymptomReport,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import and_, delete, func, literal, or_, select, text, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.models import (
@@ -30,9 +31,10 @@ RUN_KINDS = {"during": "run_during", "after": "run_after"}
 
 async def find_person(s: AsyncSession, platform: str, user_id: str) -> Person | None:
     """The person with this platform identity, if they have consented."""
-    return await s.scalar(
+    person = await s.scalar(
         select(Person).where(Person.platform == platform, Person.user_id == user_id)
     )
+    return person
 
 
 async def add_person(
@@ -58,7 +60,7 @@ async def add_person(
         )
         .on_conflict_do_nothing(index_elements=["platform", "user_id"])
     )
-    created = bool((await s.execute(stmt)).rowcount)
+    created = bool(_rowcount(await s.execute(stmt)))
     person = await find_person(s, platform, user_id)
     assert person is not None
     return person, created
@@ -68,6 +70,13 @@ def _insert(s: AsyncSession, model: type[Base]) -> Any:
     """INSERT with ON CONFLICT support for the session's dialect."""
     dialect = s.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
+def _rowcount(result: Result[Any]) -> int:
+    """Rows an INSERT, UPDATE or DELETE touched."""
+    # execute() is typed to return a plain Result whatever the statement; for these it is a
+    # CursorResult, the kind that has a rowcount.
+    return cast("CursorResult[Any]", result).rowcount
 
 
 async def upsert_checkin(
@@ -104,7 +113,7 @@ async def set_note(s: AsyncSession, person_id: int, day: date, note: str) -> boo
         .where(CheckIn.person_id == person_id, CheckIn.day == day, CheckIn.kind == DAILY)
         .values(note=note)
     )
-    return bool(result.rowcount)
+    return bool(_rowcount(result))
 
 
 async def notes_since(s: AsyncSession, person_id: int, since: date) -> dict[date, str]:
@@ -261,13 +270,6 @@ async def run_scores(s: AsyncSession, person_id: int, since: date) -> list[tuple
     return [(d, sc, k.removeprefix("run_")) for d, sc, k in rows]
 
 
-async def first_day(s: AsyncSession, person_id: int) -> date | None:
-    """The first day the person recorded a daily score."""
-    return await s.scalar(
-        select(func.min(CheckIn.day)).where(CheckIn.person_id == person_id, CheckIn.kind == DAILY)
-    )
-
-
 async def add_symptom(s: AsyncSession, person_id: int, day: date, code: str, now: datetime) -> bool:
     """Record a red-flag screen answer once per day; False when it was already recorded."""
     stmt = (
@@ -276,22 +278,7 @@ async def add_symptom(s: AsyncSession, person_id: int, day: date, code: str, now
         .on_conflict_do_nothing(index_elements=["person_id", "day", "code"])
     )
     result = await s.execute(stmt)
-    return bool(result.rowcount)
-
-
-async def symptoms_since(
-    s: AsyncSession, person_id: int, since: date
-) -> dict[date, frozenset[str]]:
-    """Red-flag answers by day."""
-    rows = await s.execute(
-        select(SymptomReport.day, SymptomReport.code).where(
-            SymptomReport.person_id == person_id, SymptomReport.day >= since
-        )
-    )
-    by_day: dict[date, set[str]] = {}
-    for d, code in rows:
-        by_day.setdefault(d, set()).add(code)
-    return {d: frozenset(codes) for d, codes in by_day.items()}
+    return bool(_rowcount(result))
 
 
 async def remove_symptoms(
@@ -320,7 +307,7 @@ async def add_escalation(
         .on_conflict_do_nothing(index_elements=["person_id", "day", "tier"])
     )
     result = await s.execute(stmt)
-    return bool(result.rowcount)
+    return bool(_rowcount(result))
 
 
 async def remove_escalations_above(s: AsyncSession, person_id: int, day: date, tier: Tier) -> bool:
@@ -333,7 +320,7 @@ async def remove_escalations_above(s: AsyncSession, person_id: int, day: date, t
             Escalation.person_id == person_id, Escalation.day == day, Escalation.tier.in_(above)
         )
     )
-    return bool(result.rowcount)
+    return bool(_rowcount(result))
 
 
 async def escalations_since(s: AsyncSession, person_id: int, since: date) -> list[tuple[date, str]]:
@@ -380,7 +367,7 @@ async def set_activity(
         .on_conflict_do_nothing(index_elements=["person_id", "day", "kind"])
     )
     result = await s.execute(stmt)
-    return bool(result.rowcount)
+    return bool(_rowcount(result))
 
 
 async def activity_days(s: AsyncSession, person_id: int, kind: str, since: date) -> frozenset[date]:
@@ -466,12 +453,12 @@ async def export_rows(s: AsyncSession, person_id: int) -> list[Sequence[object]]
         rows.append(
             ("checkin", c.day.isoformat(), c.kind, c.score, c.note or "", c.recorded_at.isoformat())
         )
-    for r in await s.scalars(
+    for sr in await s.scalars(
         select(SymptomReport)
         .where(SymptomReport.person_id == person_id)
         .order_by(SymptomReport.day)
     ):
-        rows.append(("symptom", r.day.isoformat(), r.code, "", "", r.recorded_at.isoformat()))
+        rows.append(("symptom", sr.day.isoformat(), sr.code, "", "", sr.recorded_at.isoformat()))
     for e in await s.scalars(
         select(Escalation).where(Escalation.person_id == person_id).order_by(Escalation.day)
     ):

@@ -1,4 +1,4 @@
-"""The command line: `si-checkin console | run | db upgrade` (also `python -m bot ...`)."""
+"""The command line: `si-checkin console | run | db upgrade` (also `python -m adapters ...`)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,14 @@ from pathlib import Path
 
 from pydantic import AliasChoices, ValidationError
 
+from adapters.console import ConsoleAdapter
 from bot import parsing
+from bot.app import StartupError, open_app
 from bot.clock import Clock, ManualClock, SystemClock
 from bot.logs import setup_logging
 from bot.settings import Settings
+from bot.store.db import DatabaseUnavailable, current_revision, make_engine, os_problem, upgrade
+from scheduler.runtime import attach_console
 
 log = logging.getLogger("si-checkin")
 
@@ -72,8 +76,6 @@ def _check_data_dir(settings: Settings) -> None:
         with tempfile.TemporaryFile(dir=data_dir):
             pass
     except OSError as exc:
-        from bot.store.db import os_problem
-
         raise _Fatal(
             f"cannot use the data directory {data_dir}: {os_problem(exc)}."
             " Set SI_CHECKIN_DATA_DIR to a writable directory (or --db / DATABASE_URL)."
@@ -100,9 +102,6 @@ def _clock(spec: str | None) -> Clock:
 
 
 async def _console(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.console import ConsoleAdapter
-    from bot.app import open_app
-
     if args.tz and parsing.parse_timezone(args.tz) is None:
         print(
             f"Unknown time zone {args.tz!r}: try Europe/Berlin, Berlin or +02:00.", file=sys.stderr
@@ -111,29 +110,21 @@ async def _console(args: argparse.Namespace, settings: Settings) -> int:
     app = await open_app(settings, _clock(args.clock))
     try:
         console = ConsoleAdapter(app.engine, args.user, settings.data_dir / "files", tz=args.tz)
-        try:
-            from scheduler.runtime import attach_console
-        except ImportError:
-            pass
-        else:
-            await attach_console(app, console)
+        await attach_console(app, console)
         return await console.run()
     finally:
         await app.close()
 
 
 async def _run(settings: Settings) -> int:
-    try:
-        from bot.serve import serve
-    except ImportError:
-        print("No platform adapters are installed in this build.", file=sys.stderr)
-        return 2
+    # Here, not at the top: the platform libraries take most of a second to import, and
+    # `console` and `db` never use them.
+    from adapters.serve import serve
+
     return await serve(settings)
 
 
 async def _db(action: str, settings: Settings) -> int:
-    from bot.store.db import current_revision, make_engine, upgrade
-
     engine = make_engine(settings.resolved_database_url())
     try:
         if action == "upgrade":
@@ -167,9 +158,6 @@ def _main(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `si-checkin` command."""
-    from bot.app import StartupError
-    from bot.store.db import DatabaseUnavailable
-
     args = _parser().parse_args(argv)
     try:
         return _main(args)
@@ -179,7 +167,3 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

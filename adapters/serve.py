@@ -8,9 +8,15 @@ import logging
 import signal
 import sys
 
+from discord import LoginFailure
+from telegram.error import InvalidToken
+
+from adapters.discord import DiscordAdapter
+from adapters.telegram import TelegramAdapter
 from bot.app import App, StartupError, open_app
 from bot.delivery import Adapter
 from bot.settings import Settings
+from scheduler.runtime import start_scheduler
 
 log = logging.getLogger(__name__)
 
@@ -19,29 +25,19 @@ def build_adapters(app: App) -> list[Adapter]:
     """One adapter per platform whose token is configured."""
     adapters: list[Adapter] = []
     if app.settings.telegram_token:
-        from adapters.telegram import TelegramAdapter
-
         adapters.append(TelegramAdapter(app))
     if app.settings.discord_token:
-        from adapters.discord import DiscordAdapter
-
         adapters.append(DiscordAdapter(app))
     return adapters
 
 
 def rejected_token(platform: str, exc: BaseException) -> str | None:
     """One line when the platform refused our token (None for any other failure)."""
-    if platform == "telegram":
-        from telegram.error import InvalidToken
-
-        # PTB's own message quotes the whole token; never let it reach a terminal or a log.
-        if isinstance(exc, InvalidToken):
-            return "Telegram rejected the bot token (401 Unauthorized): check TELEGRAM_TOKEN"
-    if platform == "discord":
-        from discord import LoginFailure
-
-        if isinstance(exc, LoginFailure):
-            return "Discord rejected the bot token (401 Unauthorized): check DISCORD_TOKEN"
+    # PTB's own message quotes the whole token; never let it reach a terminal or a log.
+    if platform == "telegram" and isinstance(exc, InvalidToken):
+        return "Telegram rejected the bot token (401 Unauthorized): check TELEGRAM_TOKEN"
+    if platform == "discord" and isinstance(exc, LoginFailure):
+        return "Discord rejected the bot token (401 Unauthorized): check DISCORD_TOKEN"
     return None
 
 
@@ -71,12 +67,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> int:
                     raise
                 raise StartupError(reason) from None
             log.info("serving %s", adapter.platform)
-        try:
-            from scheduler.runtime import start_scheduler
-        except ImportError:
-            log.warning("reminders are not available in this build")
-        else:
-            scheduler = await start_scheduler(app, {a.platform: a for a in adapters})
+        scheduler = await start_scheduler(app, {a.platform: a for a in adapters})
         await stop.wait()
         return 0
     finally:
