@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from bot.events import Address, Attachment, Button, ChatKind, Incoming, Reply
+from bot.events import Address, Attachment, Button, ChatKind, Incoming, Reply, Role
 from bot.formatting import split_text
 
 
@@ -26,6 +26,7 @@ class PlatformLimits:
     label: int | None = None  # characters per button label
     payload: int | None = None  # bytes of a button's payload
     files_per_message: int = 1
+    location: bool = False  # can ask for the person's location (a Role.LOCATION button)
 
 
 # The console prints everything as it is.
@@ -69,14 +70,16 @@ def layout(buttons: Sequence[Sequence[Button]], limits: PlatformLimits) -> list[
     order, rows of `row_width`; one keyboard per message needed.
 
     Labels are cut to the limit; a button whose payload the platform would refuse (which
-    would lose the whole message) is left out, and more buttons than one message holds
-    spill onto further messages rather than being dropped.
+    would lose the whole message) is left out, and so is a location request where the
+    platform cannot ask for one; more buttons than one message holds spill onto further
+    messages rather than being dropped.
     """
     rows = [
         [
             Button(cut_label(b.label, limits.label), b.action, b.role)
             for b in row
-            if limits.payload is None or len(b.action.encode()) <= limits.payload
+            if (limits.payload is None or len(b.action.encode()) <= limits.payload)
+            and (limits.location or b.role is not Role.LOCATION)
         ]
         for row in buttons
     ]

@@ -541,6 +541,8 @@ class DiscordAdapter:
             chat_kind=ChatKind.GROUP if group else ChatKind.PRIVATE,
             is_admin=admin,
             display_name=user.display_name,
+            # The language of the person's Discord app: it suggests their time zone.
+            locale=interaction.locale.value if interaction.locale else None,
         )
 
     async def _follow_up(

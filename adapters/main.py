@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import os
+import signal
 import sys
 import tempfile
 from datetime import datetime
@@ -12,16 +15,24 @@ from pathlib import Path
 
 from pydantic import AliasChoices, ValidationError
 
-from adapters.console import ConsoleAdapter
+from adapters.console import ConsoleAdapter, files_home
 from bot import parsing
-from bot.app import StartupError, open_app
+from bot.app import App, StartupError, open_app
 from bot.clock import Clock, ManualClock, SystemClock
 from bot.logs import setup_logging
 from bot.settings import Settings
 from bot.store.db import DatabaseUnavailable, current_revision, make_engine, os_problem, upgrade
-from scheduler.runtime import attach_console
+from scheduler.dispatch import Dispatcher
 
 log = logging.getLogger("si-checkin")
+
+# On the real clock the console looks for due reminders this often while it waits for input
+# (and at the next due instant when that comes sooner).
+REMINDER_POLL_S = 5.0
+# ...but never sooner than this after a look, so a row that stays due cannot spin the loop.
+REMINDER_MIN_WAIT_S = 0.1
+# On the way out, a reminder pass in flight gets this long to record what it sent.
+STOP_TIMEOUT_S = 30.0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,7 +43,11 @@ def _parser() -> argparse.ArgumentParser:
         "--user", default="you", help="who is talking (different names, different people)"
     )
     c.add_argument("--tz", help="preset your time zone (IANA name, city or +HH:MM)")
-    c.add_argument("--db", help="SQLite file path or database URL (default: the data directory)")
+    c.add_argument(
+        "--db",
+        help="SQLite file path or database URL (default: the data directory). Charts and "
+        "exports are saved in a files folder beside a SQLite file, or in the data directory",
+    )
     c.add_argument(
         "--clock",
         help="start a simulated clock at this ISO instant, e.g. "
@@ -101,19 +116,93 @@ def _clock(spec: str | None) -> Clock:
     return ManualClock(start)
 
 
+class _Reminders:
+    """The console person's reminders on the real clock, sent as they fall due."""
+
+    def __init__(self, app: App, console: ConsoleAdapter) -> None:
+        self.clock = app.clock
+        # One at a time, so reminders due together print in their order.
+        self.dispatcher = Dispatcher(
+            app.engine, {console.platform: console}, concurrency=1, user_ids=[console.user]
+        )
+        self.stopping = asyncio.Event()
+        self.task = asyncio.create_task(self._loop())
+
+    async def _loop(self) -> None:
+        while not self.stopping.is_set():
+            wait = REMINDER_POLL_S
+            try:
+                await self.dispatcher.run_once()
+                due = await self.dispatcher.next_due_at()
+            except Exception as exc:
+                # The database may be briefly away; the next look tries again.
+                log.error("reminder pass failed: %s", type(exc).__name__)
+            else:
+                if due is not None:
+                    until_due = (due - self.clock.now()).total_seconds()
+                    wait = min(wait, max(REMINDER_MIN_WAIT_S, until_due))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), wait)
+
+    async def stop(self) -> None:
+        """Claim nothing more, and let the pass in flight record what it sent."""
+        self.stopping.set()
+        self.dispatcher.request_stop()
+        done, _ = await asyncio.wait([self.task], timeout=STOP_TIMEOUT_S)
+        if not done:
+            self.task.cancel()
+            await asyncio.wait([self.task])
+
+
 async def _console(args: argparse.Namespace, settings: Settings) -> int:
     if args.tz and parsing.parse_timezone(args.tz) is None:
         print(
             f"Unknown time zone {args.tz!r}: try Europe/Berlin, Berlin or +02:00.", file=sys.stderr
         )
         return 2
-    app = await open_app(settings, _clock(args.clock))
+    # Ctrl-C and SIGTERM end the conversation alike: the message being answered is dropped, a
+    # reminder being sent is recorded, the database is closed, and the exit code says which.
+    loop = asyncio.get_running_loop()
+    this = asyncio.current_task()
+    assert this is not None
+    received: list[int] = []
+
+    def on_signal(sig: signal.Signals) -> None:
+        received.append(sig)
+        this.cancel()
+
+    handled: list[signal.Signals] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        # Not where signals cannot be handled by the loop (another thread, another OS): there
+        # Ctrl-C still ends the run as KeyboardInterrupt.
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, on_signal, sig)
+            handled.append(sig)
     try:
-        console = ConsoleAdapter(app.engine, args.user, settings.data_dir / "files", tz=args.tz)
-        await attach_console(app, console)
-        return await console.run()
+        app = await open_app(settings, _clock(args.clock))
+        try:
+            console = ConsoleAdapter(app.engine, args.user, files_home(settings), tz=args.tz)
+            if isinstance(app.clock, ManualClock):
+                # Here, not at the top: the APScheduler it brings takes tens of milliseconds to
+                # import, and the console on the real clock does without it.
+                from scheduler.runtime import attach_console
+
+                await attach_console(app, console)
+                return await console.run()
+            reminders = _Reminders(app, console)
+            try:
+                return await console.run()
+            finally:
+                await reminders.stop()
+        finally:
+            await app.close()
+    except asyncio.CancelledError:
+        if received:
+            return 128 + received[0]
+        raise
     finally:
-        await app.close()
+        for sig in handled:
+            loop.remove_signal_handler(sig)
 
 
 async def _run(settings: Settings) -> int:
@@ -147,6 +236,10 @@ def _main(args: argparse.Namespace) -> int:
     ]
     # The console's stdout is the conversation; keep logs to warnings on stderr there.
     setup_logging("WARNING" if args.cmd == "console" else settings.log_level, secrets)
+    if args.cmd == "console":
+        # One person's chat on their own machine: the folders, database and files it creates
+        # hold their health data, so nobody else on the machine may read them.
+        os.umask(0o077)
     if settings.database_url is None:
         _check_data_dir(settings)
     if args.cmd == "console":
@@ -165,5 +258,6 @@ def main(argv: list[str] | None = None) -> int:
         # What to fix, in one line: a traceback here would bury it (and could show secrets).
         print(f"si-checkin: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        return 130
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        # A second Ctrl-C while the first one's clean-up runs: leave now, quietly.
+        return 128 + signal.SIGINT

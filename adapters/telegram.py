@@ -30,8 +30,11 @@ from telegram import (
     Chat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    KeyboardButton,
     LinkPreviewOptions,
     Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
     Update,
     User,
     constants,
@@ -61,7 +64,7 @@ from bot.alerts import DM_ME, SENT_PRIVATELY
 from bot.app import App
 from bot.commands import public_commands
 from bot.delivery import RetryLater, TransientError, Unreachable
-from bot.events import Address, Button, ChatKind, Incoming, Kind, Reply
+from bot.events import Address, Button, ChatKind, Incoming, Kind, Reply, Role
 from bot.handlers.clubs import bot_removed, chat_migrated
 from bot.handlers.reminders import person_blocked
 
@@ -82,7 +85,11 @@ GROUP_PER_MIN = constants.FloodLimit.MESSAGES_PER_MINUTE_PER_GROUP  # 20 message
 # ---- Our choices within those limits ---------------------------------------------------
 BUTTONS_PER_ROW = 6  # a phone shows six buttons a row without truncating labels
 LIMITS = base.PlatformLimits(
-    text=MAX_TEXT, caption=MAX_CAPTION, row_width=BUTTONS_PER_ROW, payload=MAX_CALLBACK_DATA
+    text=MAX_TEXT,
+    caption=MAX_CAPTION,
+    row_width=BUTTONS_PER_ROW,
+    payload=MAX_CALLBACK_DATA,
+    location=True,
 )
 CONCURRENT_UPDATES = 32  # updates handled at once; bounded so a flood cannot exhaust memory
 # A tap answers and handles concurrently. getUpdates has its own one-connection pool. The size
@@ -170,6 +177,37 @@ def keyboard(rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(out) if out else None
 
 
+def asks_location(rows: Sequence[Sequence[Button]]) -> bool:
+    """Whether the buttons include a location request (only a reply keyboard can ask)."""
+    return any(b.role is Role.LOCATION for row in rows for b in row)
+
+
+def reply_keyboard(rows: Sequence[Sequence[Button]]) -> ReplyKeyboardMarkup:
+    """A keyboard in place of the phone's: each button sends its label as text (the core reads
+    the labels of such a reply as typed), a location button the person's location. It hides
+    once used; the next plain answer takes it away (ReplyKeyboardRemove)."""
+    out = [
+        [
+            KeyboardButton(b.label, request_location=True if b.role is Role.LOCATION else None)
+            for b in row
+        ]
+        for row in rows
+    ]
+    return ReplyKeyboardMarkup(out, resize_keyboard=True, one_time_keyboard=True)
+
+
+def markup(
+    rows: Sequence[Sequence[Button]], clear: bool
+) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None:
+    """A part's keyboard: inline, or a reply keyboard when it asks for a location; with `clear`
+    and no buttons, the removal of any reply keyboard still showing."""
+    if asks_location(rows):
+        return reply_keyboard(rows)
+    if rows:
+        return keyboard(rows)
+    return ReplyKeyboardRemove() if clear else None
+
+
 def editable(reply: Reply) -> bool:
     """Whether a reply may replace the tapped message in place.
 
@@ -181,6 +219,8 @@ def editable(reply: Reply) -> bool:
         and reply.document is None
         and reply.kind is not Kind.ADVICE
         and 0 < len(reply.text) <= MAX_TEXT
+        # An edit keeps an inline keyboard only; a location request needs a new message.
+        and not asks_location(reply.buttons)
     )
 
 
@@ -254,6 +294,12 @@ class TelegramAdapter:
         )
         self.application.add_handler(
             MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT, self._on_message)
+        )
+        self.application.add_handler(
+            MessageHandler(
+                filters.UpdateType.MESSAGE & filters.LOCATION & filters.ChatType.PRIVATE,
+                self._on_location,
+            )
         )
         self.application.add_handler(CallbackQueryHandler(self._on_tap))
         self.application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self._on_migrate))
@@ -350,9 +396,11 @@ class TelegramAdapter:
             chat_kind=kind,
             is_admin=admin,
             display_name=None if anonymous_admin else user.first_name,
+            locale=None if anonymous_admin else user.language_code,
         )
         replies = await self.app.engine.handle(inc)
-        if not await self._deliver(inc, replies):
+        # A typed answer (or a reply keyboard's label) takes away a reply keyboard left open.
+        if not await self._deliver(inc, replies, clear=kind is ChatKind.PRIVATE):
             # The person never started a chat with the bot: say so in the group, nothing more.
             await self._send_safely(message.chat.id, Reply(DM_ME), mention=user)
 
@@ -377,6 +425,7 @@ class TelegramAdapter:
             action=query.data or "",
             chat_kind=kind,
             display_name=user.first_name,
+            locale=user.language_code,
         )
         if kind is ChatKind.PRIVATE:
             # Stop the phone's spinner at once, while the engine works.
@@ -417,6 +466,25 @@ class TelegramAdapter:
             await self._answer(query.id, DM_ME, alert=True)
         else:
             await self._answer(query.id, SENT_PRIVATELY if sent_dm else None)
+
+    async def _on_location(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A location the person shared in their private chat: read for its time zone alone.
+
+        The coordinates go to the engine and no further: nothing here logs or keeps them.
+        """
+        message, user = update.message, update.effective_user
+        if message is None or user is None or message.location is None or user.is_bot:
+            return
+        inc = Incoming(
+            PLATFORM,
+            str(user.id),
+            str(message.chat.id),
+            display_name=user.first_name,
+            locale=user.language_code,
+            location=(message.location.latitude, message.location.longitude),
+        )
+        replies = await self.app.engine.handle(inc)
+        await self._deliver(inc, replies, clear=True)
 
     async def _answer_club_tap(self, inc: Incoming, query_id: str, replies: list[Reply]) -> None:
         """A tap on a club post: the acknowledgement is an alert only the tapper sees.
@@ -515,12 +583,15 @@ class TelegramAdapter:
     def _destination(self, inc: Incoming, reply: Reply) -> int:
         return int(base.destination(inc, reply).chat_id)
 
-    async def _deliver(self, inc: Incoming, replies: Sequence[Reply]) -> bool:
-        """Send the engine's replies in order; False when a private reply could not reach the DM."""
+    async def _deliver(self, inc: Incoming, replies: Sequence[Reply], clear: bool = False) -> bool:
+        """Send the engine's replies in order; False when a private reply could not reach the DM.
+
+        With `clear`, plain text parts take away a reply keyboard still showing.
+        """
         for reply in replies:
             destination = self._destination(inc, reply)
             try:
-                await self._render_following(destination, reply)
+                await self._render_following(destination, reply, clear=clear)
             except (Forbidden, BadRequest) as exc:
                 if destination != int(inc.chat_id) and reply.private:
                     # Never fall back to the group: the reply may hold health data.
@@ -543,7 +614,13 @@ class TelegramAdapter:
             log.warning("telegram: a notice was not delivered: %s", reason(exc))
 
     async def _render_following(
-        self, chat_id: int, reply: Reply, *, record_now: bool = True, rate: int | None = None
+        self,
+        chat_id: int,
+        reply: Reply,
+        *,
+        record_now: bool = True,
+        rate: int | None = None,
+        clear: bool = False,
     ) -> None:
         """_render, following a group that has become a supergroup to its new id.
 
@@ -551,22 +628,25 @@ class TelegramAdapter:
         scheduler holds the club's row while it sends, and waiting for it here would deadlock.
         """
         try:
-            await self._render(chat_id, reply, rate)
+            await self._render(chat_id, reply, rate, clear)
         except ChatMigrated as exc:
             if record_now:
                 await self._follow_migration(chat_id, exc.new_chat_id)
             else:
                 self._follow_later(chat_id, exc.new_chat_id)
-            await self._render(exc.new_chat_id, reply, rate)
+            await self._render(exc.new_chat_id, reply, rate, clear)
 
-    async def _render(self, chat_id: int, reply: Reply, rate: int | None = None) -> None:
+    async def _render(
+        self, chat_id: int, reply: Reply, rate: int | None = None, clear: bool = False
+    ) -> None:
         """One Reply as Telegram messages: attachment (text as caption when it fits), text parts.
 
         `rate` is the rate_limit_args of every call (DISPATCHED for a reminder).
         """
         bot = self.application.bot
+        # None leaves the parameter out; the dispatcher marks only what the queue made late.
+        paid = True if reply.paid_broadcast else None
         for part in base.parts(reply, LIMITS):
-            markup = keyboard(part.rows)
             if part.file is not None:
                 send = bot.send_photo if part.file is reply.image else bot.send_document
                 await send(
@@ -574,8 +654,9 @@ class TelegramAdapter:
                     part.file.data,
                     caption=escape(part.text) if part.text else None,
                     parse_mode=constants.ParseMode.HTML if part.text else None,
-                    reply_markup=markup,
+                    reply_markup=markup(part.rows, clear=False),
                     filename=part.file.filename,
+                    allow_paid_broadcast=paid,
                     rate_limit_args=rate,
                 )
                 continue
@@ -583,8 +664,9 @@ class TelegramAdapter:
                 chat_id,
                 escape(part.text),
                 parse_mode=constants.ParseMode.HTML,
-                reply_markup=markup,
+                reply_markup=markup(part.rows, clear),
                 link_preview_options=NO_PREVIEW,
+                allow_paid_broadcast=paid,
                 rate_limit_args=rate,
             )
 

@@ -16,7 +16,9 @@ MAX_ID = 2**31 - 1  # row ids are 32-bit integers on every engine; dates as ordi
 
 # kind -> regex for its arguments (joined by ':')
 _KINDS: dict[str, re.Pattern[str]] = {
-    "s": re.compile(r"(?:[0-9]|10)"),  # daily score 0..10
+    # daily score 0..10 and the day the buttons asked about, as a date ordinal (buttons made
+    # before they carried a day record for the day they are tapped)
+    "s": re.compile(r"(?:[0-9]|10)(?::[1-9][0-9]{5})?"),
     # consent yes/no, optional pending score and the club whose post it came from, or a red
     # flag reported before consent
     # (and, since the day it was typed matters, that day as a date ordinal: y:SCORE:CLUB:DAY
@@ -27,11 +29,27 @@ _KINDS: dict[str, re.Pattern[str]] = {
     ),
     "d": re.compile(r"y(?::[0-9]{6})?|n"),  # delete confirm (the day it was asked) / cancel
     "f": re.compile(r"[a-z_]{2,20}"),  # red-flag screen option code
-    "r": re.compile(r"done|snooze|skip"),  # core-work reminder buttons
+    # core-work reminder buttons; a snooze into quiet hours: before they start, or tomorrow
+    "r": re.compile(r"done|snooze(?::(?:before|tomorrow))?|skip"),
     "k": re.compile(r"[0-9]{1,10}:(?:[0-9]|10)"),  # club post: club id, score
     "u": re.compile(r"today"),  # clear today's red flags: they were a mistake
     "e": re.compile(r"cleared|rest|notyet"),  # "Have you been checked?" during an episode
     "b": re.compile(r"y|n"),  # "Did you book the physio?" three days after the advice
+    # onboarding's answers: a zone, a kind's time (HHMM, or d for its usual ones), another
+    # time or city, no thanks, and the location button of a platform that cannot ask for it
+    "o": re.compile(
+        r"z:[A-Za-z][A-Za-z0-9_+\-/]{1,40}|l|t:[a-z]{2,12}:(?:d|[0-2][0-9][0-5][0-9])"
+        r"|[xn]:[a-z]{2,12}"
+    ),
+    # /settings' buttons: a question to open, the nudge on/off, quiet hours, a pause (0: resume)
+    "g": re.compile(
+        r"zone|quiet|pause|k:[a-z]{2,12}|n:[01]|p:[0-9]{1,2}"
+        r"|q:(?:off|[0-2][0-9][0-5][0-9]-[0-2][0-9][0-5][0-9])"
+    ),
+    # /undo's confirmation: what goes (a score, a note, a red-flag answer), its row, its day
+    # and the second of the day it was recorded, so a stale button cannot take something
+    # else; / keep it
+    "x": re.compile(r"y:[snf]:[0-9]{1,10}:[1-9][0-9]{5}:[0-9]{1,5}|n"),
 }
 
 

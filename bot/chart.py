@@ -10,16 +10,13 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-import matplotlib
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
-
 from bot.formatting import MONTH_NAMES
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
     from matplotlib.typing import LineStyleType, RcKeyType
 
 DEFAULT_TITLE = "Pain check-ins, last 30 days"
@@ -163,6 +160,11 @@ def _plural(n: int, word: str) -> str:
 
 def render_history(data: ChartData, title: str = DEFAULT_TITLE) -> bytes:
     """Render the history chart as PNG bytes (1200x700 px)."""
+    # matplotlib is imported on the first chart, not with the bot: it is most of a start's
+    # import time, and most conversations never draw one.
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     with _RENDER_LOCK, matplotlib.rc_context(_RC):
         fig = _build(data, title)
         buf = io.BytesIO()
@@ -176,11 +178,15 @@ def render_history(data: ChartData, title: str = DEFAULT_TITLE) -> bytes:
 
 def build_figure(data: ChartData, title: str = DEFAULT_TITLE) -> Figure:
     """The chart as a matplotlib Figure (not rendered), for inspection in tests."""
+    import matplotlib
+
     with _RENDER_LOCK, matplotlib.rc_context(_RC):
         return _build(data, title)
 
 
 def _build(data: ChartData, title: str) -> Figure:
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI)
     _draw(fig, data, title)
     return fig
@@ -255,6 +261,8 @@ def _draw(fig: Figure, data: ChartData, title: str) -> None:
 
 
 def _draw_daily(ax: Axes, daily: list[float]) -> Line2D:
+    from matplotlib.lines import Line2D
+
     style: dict[str, Any] = {"color": BLUE, "linewidth": 2.4, "marker": "o", "markersize": 7}
     # NaN breaks the line, so a missing day is a gap, not a guess bridged across.
     ax.plot(range(len(daily)), daily, zorder=4, gid="daily", **style)
@@ -262,6 +270,8 @@ def _draw_daily(ax: Axes, daily: list[float]) -> Line2D:
 
 
 def _draw_baseline(ax: Axes, data: ChartData) -> list[Line2D | Patch]:
+    from matplotlib.patches import Patch
+
     mid = [math.nan] * data.days
     for day, value in data.baseline.items():
         if (i := data.index(day)) is not None:
@@ -281,6 +291,8 @@ def _draw_baseline(ax: Axes, data: ChartData) -> list[Line2D | Patch]:
 
 
 def _draw_runs(ax: Axes, runs: list[tuple[int, int, str]]) -> list[Line2D | Patch]:
+    from matplotlib.lines import Line2D
+
     handles: list[Line2D | Patch] = []
     for kind, st in _RUN_STYLES.items():
         pts = [(i, s) for i, s, k in runs if k == kind]
@@ -306,6 +318,8 @@ def _draw_runs(ax: Axes, runs: list[tuple[int, int, str]]) -> list[Line2D | Patc
 
 
 def _draw_escalations(ax: Axes, data: ChartData) -> list[Line2D | Patch]:
+    from matplotlib.lines import Line2D
+
     seen: set[str] = set()
     for day, tier in data.escalations:
         if (i := data.index(day)) is None:

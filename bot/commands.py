@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from bot.commandspec import CommandSpec, Option
 from bot.context import ActionHandler, CommandHandler, Handlers
-from bot.handlers import advice, clubs, core, corework, episodes, reminders
+from bot.handlers import advice, clubs, core, corework, episodes, onboarding, reminders
 
 SCORE = Option("score", "Pain score, 0 (none) to 10 (worst imaginable)", "int", True, 0, 10)
 
@@ -54,6 +54,10 @@ COMMANDS: tuple[tuple[CommandSpec, CommandHandler], ...] = (
             reads_text=True,
         ),
         core.cmd_note,
+    ),
+    (
+        CommandSpec("undo", "Take back the last score, run, note or answer you sent today"),
+        core.cmd_undo,
     ),
     (CommandSpec("history", "Your recent scores, trend and chart"), core.cmd_history),
     (CommandSpec("today", "Today's 10-15 minute core and mobility routine"), advice.cmd_today),
@@ -174,12 +178,19 @@ def _each_once(*tables: Mapping[str, ActionHandler]) -> dict[str, ActionHandler]
 HANDLERS = Handlers(
     commands=COMMANDS,
     actions=_each_once(
-        core.ACTIONS, advice.ACTIONS, corework.ACTIONS, clubs.ACTIONS, episodes.ACTIONS
+        core.ACTIONS,
+        advice.ACTIONS,
+        corework.ACTIONS,
+        clubs.ACTIONS,
+        episodes.ACTIONS,
+        onboarding.ACTIONS,
     ),
-    text=core.TEXT,
+    # An open onboarding or /settings question reads a typed answer first (a score never).
+    text=(*onboarding.TEXT, *core.TEXT),
     on_new_person=reminders.ON_NEW_PERSON,
     on_timezone=reminders.ON_TIMEZONE,
     on_reachable=reminders.ON_REACHABLE,
+    on_answer=reminders.ON_ANSWER,
 )
 
 BY_NAME: dict[str, CommandSpec] = {spec.name: spec for spec, _ in COMMANDS}

@@ -96,6 +96,7 @@ CommandHandler = Callable[[Ctx, Command], Awaitable[list[Reply]]]
 ActionHandler = Callable[[Ctx, Action], Awaitable[list[Reply]]]
 TextHandler = Callable[[Ctx, str], Awaitable[list[Reply] | None]]
 Hook = Callable[[Ctx], Awaitable[None]]
+AnswerHook = Callable[[Ctx], Awaitable[list[Reply]]]
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,7 @@ class Handlers:
     on_new_person: tuple[Hook, ...] = ()
     on_timezone: tuple[Hook, ...] = ()
     on_reachable: tuple[Hook, ...] = ()
+    on_answer: tuple[AnswerHook, ...] = ()
     _by_name: dict[str, tuple[CommandSpec, CommandHandler]] = field(
         init=False, repr=False, compare=False
     )

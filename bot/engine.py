@@ -24,11 +24,17 @@ log = logging.getLogger(__name__)
 
 PENDING_FLAGS_MAX = 10_000
 PENDING_FLAGS_TTL_S = 24 * 3600
+PENDING_CONSENT_TTL_S = 24 * 3600
 TEXT_LIMIT = 2000  # longest message we read; longer input is cut before parsing
 SAVE_FAILED = "I could not save that, please send it again in a minute."
 BROKEN = "Something went wrong on my side and nothing was changed. Please try again."
 EXPIRED = "This button has expired. Send /checkin for fresh buttons."
 GROUP_ONLY_PRIVATE = "Let's keep your health data private: send me that in a direct message."
+OVER_SCALE = "The scale stops at 10, so I've taken that as 10/10."
+TOP_SCORE = str(parsing.MAX_SCORE)
+CONSENT = "c"  # the consent buttons' action kind (bot.handlers.core)
+# The console adapter's platform name: console-only commands are suggested only there.
+CONSOLE = "console"
 
 
 class Engine:
@@ -47,6 +53,11 @@ class Engine:
         # whichever "I agree" the person taps records them: {(platform, user): {code: day}}.
         self.pending_flags: TTLCache[tuple[str, str], dict[str, date]] = TTLCache(
             maxsize=PENDING_FLAGS_MAX, ttl=PENDING_FLAGS_TTL_S
+        )
+        # The "I agree" payload last shown to each person, in memory only for a day, so a typed
+        # "yes" answers the question exactly as the tap would: {(platform, user): payload}.
+        self.pending_consent: TTLCache[tuple[str, str], str] = TTLCache(
+            maxsize=PENDING_FLAGS_MAX, ttl=PENDING_CONSENT_TTL_S
         )
         self.content = content
         self.clock = clock
@@ -76,6 +87,14 @@ class Engine:
         for hook in self.handlers.on_reachable:
             await hook(ctx)
 
+    async def on_answer(self, ctx: Ctx) -> list[Reply]:
+        """Run the hooks for anything a person said or tapped that was answered (it ends a
+        back-off of their reminders); what they add goes after the answer."""
+        added: list[Reply] = []
+        for hook in self.handlers.on_answer:
+            added += await hook(ctx)
+        return added
+
     async def handle(self, inc: Incoming) -> list[Reply]:
         """Answer one thing a person did. Never raises; never confirms what was not saved."""
         try:
@@ -86,7 +105,10 @@ class Engine:
                     person.reachable = True  # they wrote again: reminders may resume
                     await self.on_reachable_again(ctx)
                 replies = await self._route(ctx)
+                if replies and ctx.person is not None:
+                    replies = [*replies, *await self.on_answer(ctx)]
                 await session.commit()
+                self._remember_consent(ctx, replies)
                 return replies
         except (TimeoutError, SQLAlchemyError, OSError) as exc:
             # Type only: driver messages can quote the statement and its values.
@@ -105,6 +127,8 @@ class Engine:
             if action is None or handler is None:
                 # Private: an old or forged button tapped in a group is the tapper's business.
                 return [Reply(EXPIRED, private=True, kind=Kind.ERROR)]
+            if action.kind == CONSENT:
+                self.pending_consent.pop((inc.platform, inc.user_id), None)  # answered
             return await handler(ctx, action)
         text = parsing.clean_text(inc.text, TEXT_LIMIT)
         command = parsing.parse_command(text)
@@ -112,9 +136,17 @@ class Engine:
             return await self._command(ctx, command)
         if inc.chat_kind is ChatKind.GROUP:
             return []  # group chatter is not for us; club taps arrive as actions
-        replies = await self.read_message(ctx, text) if text else None
+        if ctx.person is None and (answer := parsing.read_yes_no(text)) is not None:
+            typed = await self._typed_consent(ctx, answer)
+            if typed is not None:
+                return typed
+        # A shared location has no text: the readers see it on the event.
+        readable = text or inc.location is not None
+        replies = await self.read_message(ctx, text) if readable else None
         if replies is not None:
             return replies
+        if text and (over := await self._over_scale(ctx, text)):
+            return over
         if ctx.person is None and not parsing.looks_like_score_attempt(text):
             # First contact says what the bot is and is not, and asks for consent.
             return await self._command(ctx, Command("start", (), ""))
@@ -123,12 +155,7 @@ class Engine:
     async def _command(self, ctx: Ctx, command: Command) -> list[Reply]:
         found = self.handlers.command(command.name)
         if found is None:
-            return [
-                Reply(
-                    f"I don't know /{command.name}. Send /help to see what I can do.",
-                    kind=Kind.ERROR,
-                )
-            ]
+            return [Reply(self._unknown_command(ctx, command), kind=Kind.ERROR)]
         spec, handler = found
         if spec.console_only:
             # It only says where it works, so it is answered in any chat, before consent.
@@ -142,6 +169,75 @@ class Engine:
                     return read
             return consent_prompt(ctx, None)
         return await handler(ctx, command)
+
+    def _unknown_command(self, ctx: Ctx, command: Command) -> str:
+        """The answer to a command we don't have: the one it most likely meant, if any."""
+        names = [
+            spec.name
+            for spec, _ in self.handlers.commands
+            # A console command is only worth suggesting where it works.
+            if not spec.console_only or ctx.inc.platform == CONSOLE
+        ]
+        meant = parsing.suggest_command(command.name, names, next(iter(command.args), ""))
+        if meant is not None:
+            return f"I don't know /{command.name}. Did you mean /{meant}?"
+        return f"I don't know /{command.name}. Send /help to see what I can do."
+
+    async def _typed_consent(self, ctx: Ctx, agreed: bool) -> list[Reply] | None:
+        """A typed yes or no to the consent question last shown, answered as its buttons would;
+        None when no question is waiting (a first "yes" gets the welcome, not consent)."""
+        inc = ctx.inc
+        if inc.chat_kind is not ChatKind.PRIVATE:
+            return None  # in a group, a "yes" is anyone's: consent is only ever one's own
+        key = (inc.platform, inc.user_id)
+        # A yes leaves the payload in place until the person is stored (a failed save can be
+        # answered again); a no is done at once.
+        payload = self.pending_consent.get(key) if agreed else self.pending_consent.pop(key, None)
+        action = actions.decode(payload)
+        handler = self.handlers.actions.get(CONSENT)
+        if action is None or handler is None:
+            return None
+        return await handler(ctx, action if agreed else actions.Action(CONSENT, ("n",)))
+
+    def _remember_consent(self, ctx: Ctx, replies: list[Reply]) -> None:
+        """Keep the "I agree" payload shown in these replies for a typed yes to answer, and
+        forget it once the person is stored.
+
+        A question that carries a score is not forgotten for a later one that carries none (the
+        plain question after /start, the one after a tapped red flag): those flags are kept in
+        pending_flags whichever payload is used, and the score would be lost.
+        """
+        key = (ctx.inc.platform, ctx.inc.user_id)
+        if ctx.person is not None:
+            self.pending_consent.pop(key, None)  # set up: nothing waits for a yes any more
+            return
+        for reply in replies:
+            for row in reply.buttons:
+                for button in row:
+                    action = actions.decode(button.action)
+                    if action is None or action.kind != CONSENT or action.args[0] != "y":
+                        continue
+                    known = actions.decode(self.pending_consent.get(key))
+                    if _carries_score(action) or known is None or not _carries_score(known):
+                        self.pending_consent[key] = button.action
+
+    async def _over_scale(self, ctx: Ctx, text: str) -> list[Reply] | None:
+        """A score above the scale ("11", "15/10") taken as 10, with the safety screen a 10
+        brings; None for anything else."""
+        said = parsing.read_score(text)
+        if not said.over_scale:
+            return None
+        # Read again as the 10 it means, on the day it was about: the text had no red flags
+        # and no other score, or the readers would have answered it already.
+        replies = await self.read_message(
+            ctx, f"yesterday {TOP_SCORE}" if said.yesterday else TOP_SCORE
+        )
+        return [Reply(OVER_SCALE, private=True), *replies] if replies else None
+
+
+def _carries_score(action: actions.Action) -> bool:
+    """Whether a consent payload carries a score given before consent (y:SCORE:CLUB:DAY)."""
+    return len(action.args) > 1 and action.args[1] != "f"
 
 
 def parsing_hint(text: str) -> str:

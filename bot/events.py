@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 
@@ -35,6 +35,10 @@ class Incoming:
     tz_hint: str | None = None
     # Only stored for someone who opts in to appear in club streaks.
     display_name: str | None = None
+    # The person's language tag as their app reports it ("en-US", "de"): it suggests zones.
+    locale: str | None = None
+    # A location the person shared (latitude, longitude): read for its time zone, never kept.
+    location: tuple[float, float] | None = field(default=None, repr=False)
 
     @property
     def address(self) -> Address:
@@ -49,6 +53,10 @@ class Role(StrEnum):
     CONFIRM = "confirm"  # goes ahead with what was asked
     CANCEL = "cancel"  # leaves things as they are
     DANGER = "danger"  # cannot be undone
+    # Asks for the person's location (for their time zone). An edge that can ask shows the
+    # reply's buttons as a keyboard that sends each label as typed text, so the core reads
+    # those labels as typed answers too; an edge that cannot ask leaves the button out.
+    LOCATION = "location"
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +113,9 @@ class Reply:
     reminder: str | None = None
     # When a reminder was due, in the person's own zone ("Mon 07:30"): the console shows it.
     local_time: str | None = None
+    # A reminder the queue made late, to go as a Telegram paid broadcast (the dispatcher sets
+    # it past TELEGRAM_PAID_BROADCAST_AFTER; other edges ignore it).
+    paid_broadcast: bool = False
 
     @property
     def lead(self) -> str:

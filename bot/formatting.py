@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 
 from bot import actions
 from bot.events import Button
@@ -16,9 +17,16 @@ WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-def score(value: int) -> str:
-    """A score as people write it: 4/10."""
-    return f"{value}/10"
+def number(value: float) -> str:
+    """A score, a median or a mean as people read it: whole numbers bare, others to one
+    decimal, halves rounded up (4, 4.5, 4.3): the one rounding every reply uses."""
+    tenths = Decimal(str(value)).quantize(Decimal("0.1"), ROUND_HALF_UP)
+    return str(tenths.to_integral_value()) if tenths == tenths.to_integral_value() else str(tenths)
+
+
+def score(value: float) -> str:
+    """A score (or a median of scores, such as "your usual") as people write it: 4/10, 4.5/10."""
+    return f"{number(value)}/10"
 
 
 def day(d: date, today: date | None = None) -> str:
@@ -47,10 +55,15 @@ def sparkline(values: Iterable[int | None]) -> str:
 
 
 def score_keyboard(
-    kind: str = "s", prefix: tuple[object, ...] = ()
+    kind: str = "s", prefix: tuple[object, ...] = (), day: date | None = None
 ) -> tuple[tuple[Button, ...], ...]:
-    """Buttons 0-10 in rows of at most six: the one place the score keyboard is built."""
-    buttons = [Button(str(n), actions.encode(kind, *prefix, n)) for n in range(11)]
+    """Buttons 0-10 in rows of at most six: the one place the score keyboard is built.
+
+    `day` is the date the buttons ask about: a tap after midnight on last night's check-in
+    still records for the evening it asked about.
+    """
+    suffix = () if day is None else (day.toordinal(),)
+    buttons = [Button(str(n), actions.encode(kind, *prefix, n, *suffix)) for n in range(11)]
     return tuple(tuple(buttons[i : i + SCORE_ROW]) for i in range(0, len(buttons), SCORE_ROW))
 
 

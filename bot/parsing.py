@@ -1,4 +1,4 @@
-"""Pure text parsing: pain scores, commands, dates, time zones, durations and red-flag words."""
+"""Pure text parsing: pain scores, yes/no answers, commands, dates, zones, times, durations."""
 
 from __future__ import annotations
 
@@ -7,14 +7,20 @@ import itertools
 import re
 import unicodedata
 import zoneinfo
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, time, timedelta, timezone, tzinfo
 from importlib import resources
+
+from rapidfuzz import process
+from rapidfuzz.distance import DamerauLevenshtein, Levenshtein
 
 NOTE_LIMIT = 280
 # A pain report typed on a phone is a few words; anything longer is a story, not a score.
 SCORE_TEXT_LIMIT = 80
 MAX_SCORE = 10
+# Above the scale, "11" or "12" still means the worst pain; "45" is not a score at all.
+OVER_SCALE_MAX = 20
 MAX_PAUSE_DAYS = 90
 # Offsets in use anywhere on Earth lie between these (Baker Island .. Line Islands).
 MIN_OFFSET = timedelta(hours=-12)
@@ -174,7 +180,7 @@ def parse_score(text: str) -> int | None:
     lowered = _OUT_OF_TEN.sub(r" \1 ", lowered)
     numbers: list[int] = []
     for token in _SCORE_TOKENS.findall(lowered):
-        if token.isdigit():
+        if token.isdecimal():
             if len(token) > 2:
                 return None
             numbers.append(int(token))
@@ -295,10 +301,15 @@ _SQUEEZE = re.compile(r"([a-z])\1{2,}")
 
 @dataclass(frozen=True)
 class ScoreReading:
-    """The score a message states (None when none or unclear) and whether it is about yesterday."""
+    """The score a message states (None when none or unclear) and whether it is about yesterday.
+
+    `over_scale`: no score, but plainly one above the top of the scale ("11", "15/10"), which
+    people mean as the worst pain.
+    """
 
     score: int | None
     yesterday: bool = False
+    over_scale: bool = False
 
 
 @dataclass
@@ -334,18 +345,18 @@ def _mark_numbers(text: str, tokens: list[_Token]) -> list[_Token]:
         i += 1
         if token.text in _NUMBER_WORDS:
             token.number, token.word, token.value = True, True, _NUMBER_WORDS[token.text]
-        elif token.text.isdigit():
+        elif token.text.isdecimal():
             token.number, token.value = True, int(token.text)
             before = text[token.start - 1] if token.start else " "
             after = text[token.end] if token.end < len(text) else " "
             glued = re.match(r"[a-z]+", text[token.end :])
             if before.isalpha() or before in "£$€#+" or after == "%" or len(token.text) > 2:
                 token.veto = True
-            elif before in "-−" and (token.start < 2 or not text[token.start - 2].isdigit()):
+            elif before in "-−" and (token.start < 2 or not text[token.start - 2].isdecimal()):
                 token.value = None  # "-1": a signed number is a mistyped score
             elif glued and glued.group() != "ish":
                 token.veto = True  # "5k", "7am", "3rd", "3x10", "10kg"
-            elif after in ".,:" and text[token.end + 1 : token.end + 2].isdigit():
+            elif after in ".,:" and text[token.end + 1 : token.end + 2].isdecimal():
                 # "7:30" and "6.30" are clock times; "3.5" and "3,5" are decimals.
                 frac = re.match(r"[.,:](\d+)", text[token.end :])
                 assert frac is not None  # the test above saw the separator and a digit
@@ -522,9 +533,23 @@ def read_score(text: str) -> ScoreReading:
     if chosen is None:
         return ScoreReading(None)
     value = tokens[chosen].value
-    if value is None or value > MAX_SCORE:
+    yesterday = marks.get(chosen) == "yesterday"
+    if value is not None and value > MAX_SCORE:
+        return ScoreReading(None, yesterday, _over_scale(tokens, chosen, numbers))
+    if value is None:
         return ScoreReading(None)
-    return ScoreReading(value, marks.get(chosen) == "yesterday")
+    return ScoreReading(value, yesterday)
+
+
+def _over_scale(tokens: list[_Token], chosen: int, numbers: list[int]) -> bool:
+    """Whether a number above 10 is plainly a score: "/10" after it, or up to 20 said alone or
+    with pain words ("11", "pain 12"), not "my son is 12"."""
+    token = tokens[chosen]
+    if token.strong:
+        return True
+    others = {t.text for t in tokens if t is not token and t.clause == token.clause}
+    plain = others <= _PAIN_WORDS | _FILLERS
+    return len(numbers) == 1 and plain and token.value is not None and token.value <= OVER_SCALE_MAX
 
 
 def _choose(tokens: list[_Token], candidates: list[int], marks: dict[int, str]) -> int | None:
@@ -555,13 +580,109 @@ def looks_like_score_attempt(text: str) -> bool:
         return False
     has_number = False
     for token in _SCORE_TOKENS.findall(lowered):
-        if token.isdigit() or token in _NUMBER_WORDS:
+        if token.isdecimal() or token in _NUMBER_WORDS:
             has_number = True
         elif not (
             token in _ATTEMPT_WORDS or token in _ATTEMPT_PUNCTUATION or _is_decoration(token)
         ):
             return False
     return has_number
+
+
+# ---------------------------------------------------------------------------
+# Yes and no
+# ---------------------------------------------------------------------------
+
+# A yes/no answer typed on a phone is a word or two; longer text says something else too.
+YES_NO_LIMIT = 60
+# Emoji that answer by themselves; any other symbol is mood and is dropped.
+_ANSWER_EMOJI = str.maketrans(
+    {
+        "\U0001f44d": " yes ",  # thumbs up
+        "\U0001f44c": " ok ",  # OK hand
+        "\u2705": " yes ",  # check mark button
+        "\u2714": " yes ",  # check mark
+        "\u2611": " yes ",  # ballot box with check
+        "\U0001f44e": " no ",  # thumbs down
+        "\u274c": " no ",  # cross mark
+        "\U0001f6ab": " no ",  # prohibited
+        "\U0001f645": " no ",  # person gesturing no
+    }
+)
+_ANSWER_WORDS = re.compile(r"[a-z]+")
+_DOUBLED = re.compile(r"([a-z])\1+")
+
+
+def _fold_word(word: str) -> str:
+    """A word with doubled letters single, so "yesss", "okk" and "nooo" read as typed once."""
+    return _DOUBLED.sub(r"\1", word)
+
+
+def _phrases(listing: str) -> tuple[tuple[str, ...], ...]:
+    """Comma-separated phrases of folded words."""
+    return tuple(tuple(map(_fold_word, p.split())) for p in listing.split(","))
+
+
+# Answers, as phrases of folded words (apostrophes dropped: "dont", "thats").
+_YES_PHRASES = _phrases(
+    """yes, yeah, yea, yeh, yep, yup, ya, yah, ye, yh, yas, aye, y, ok, okay, okey, oki, okie, k,
+    sure, agree, agreed, i agree, fine, alright, all right, absolutely, definitely, certainly,
+    ofc, of course, go ahead, go for it, sounds good, sounds great, sounds fine, why not, i do,
+    thats fine, thats ok, thats okay, thats good, thats great, fine by me, fine with me,
+    ok with me, okay with me, by all means, do it, go on, love to, id like, id like that,
+    i would like, i would like that, sign me up, turn it on"""
+)
+_NO_PHRASES = _phrases(
+    """no, nope, nah, naw, nay, n, nop, no way, not ok, not okay, not really, not now, not yet,
+    dont, i dont, do not, i do not, dont agree, i dont agree, do not agree, i do not agree,
+    disagree, never, rather not, not interested, no chance, maybe later, later, skip, pass,
+    dont need it, no need, not needed, not for me, leave it"""
+)
+# Words that may sit around an answer without changing it ("yes please", "no thanks").
+_ANSWER_FILLERS = frozenset(
+    map(
+        _fold_word,
+        _word_set(
+            """please pls plz thanks thank you ty thx cheers i that thats its it is me with by
+            for then so cool great good perfect lovely thing too also and mate x xx lol haha oh
+            um well right now sorry id totally very much just"""
+        ),
+    )
+)
+_ANSWERS: dict[tuple[str, ...], bool] = {
+    **{phrase: True for phrase in _YES_PHRASES},
+    **{phrase: False for phrase in _NO_PHRASES},
+}
+_LONGEST_ANSWER = max(len(phrase) for phrase in _ANSWERS)
+
+
+def read_yes_no(text: str) -> bool | None:
+    """True for a typed yes ("ok", "yes please", "👍"), False for a no ("nope", "no thanks"),
+    None when the text is anything more or else ("no pain", "not sure", "ok but ...")."""
+    cleaned = clean_text(text, limit=YES_NO_LIMIT * 2).lower().translate(_APOSTROPHES)
+    if not cleaned or len(cleaned) > YES_NO_LIMIT or cleaned.rstrip().endswith("?"):
+        return None  # "ok?" asks rather than answers
+    cleaned = cleaned.translate(_ANSWER_EMOJI).replace("'", "")
+    # Anything but words, spaces, emoji and sentence punctuation ("ok 4", "yes/no") is more
+    # than an answer.
+    rest = _ANSWER_WORDS.sub(" ", cleaned)
+    if any(not (c.isspace() or c in ".,!;:~-" or _is_decoration(c)) for c in rest):
+        return None
+    words = [_fold_word(w) for w in _ANSWER_WORDS.findall(cleaned)]
+    said: set[bool] = set()
+    i = 0
+    while i < len(words):
+        for size in range(min(_LONGEST_ANSWER, len(words) - i), 0, -1):
+            answer = _ANSWERS.get(tuple(words[i : i + size]))
+            if answer is not None:
+                said.add(answer)
+                i += size
+                break
+        else:
+            if words[i] not in _ANSWER_FILLERS:
+                return None
+            i += 1
+    return said.pop() if len(said) == 1 else None
 
 
 # ---------------------------------------------------------------------------
@@ -591,6 +712,58 @@ def parse_command(text: str) -> Command | None:
     return Command(match.group(1).lower(), tuple(raw_args.split()), raw_args)
 
 
+# Names shorter than this are too close to everything to be read as a typo of anything.
+COMMAND_TYPO_MIN = 3
+# Up to this length one slip is allowed, and not a changed letter ("/fun" is not "/run");
+# from COMMAND_TYPO_LONG on, two slips.
+COMMAND_TYPO_SHORT = 4
+COMMAND_TYPO_LONG = 7
+# Endings people add to a command's name: "/reminders", "/checkins", "/notes".
+_COMMAND_ENDINGS = ("s", "es", "er", "ers", "ing")
+# Words people send as commands of their own: a near command would be the wrong suggestion.
+_OWN_COMMANDS = frozenset({"quit", "exit", "end", "back", "menu", "cancel", "stat", "stats"})
+
+
+def _typo_distance(typed: str, name: str) -> int | None:
+    """How many slips turn name into typed, when that few could be a typo, else None."""
+    allowed = 2 if len(typed) >= COMMAND_TYPO_LONG else 1
+    distance = DamerauLevenshtein.distance(typed, name, score_cutoff=allowed)
+    if distance > allowed:
+        return None
+    if len(typed) <= COMMAND_TYPO_SHORT and len(typed) == len(name):
+        # One slip between short names of one length is a swap or a changed letter; only
+        # a swap ("/hlep") is a typo, a changed letter is another word ("/fun", "/nope").
+        return distance if Levenshtein.distance(typed, name) == 2 else None
+    return distance
+
+
+def suggest_command(typed: str, names: Sequence[str], next_word: str = "") -> str | None:
+    """The one command name a mistyped one ("chekin", "check" + "in") most likely meant."""
+    typed = typed.lower()
+    if typed in names:
+        return None
+    if next_word and (joined := typed + next_word.lower()) in names:
+        return joined  # "/check in" and "/time zone"
+    if typed.replace("_", "") in names:
+        return typed.replace("_", "")
+    if len(typed) < COMMAND_TYPO_MIN or typed in _OWN_COMMANDS:
+        return None
+    ranked: list[tuple[int, int, str]] = []
+    for order, name in enumerate(names):
+        if len(typed) >= COMMAND_TYPO_SHORT and name.startswith(typed):
+            ranked.append((0, order, name))  # "/hist"
+        elif typed.startswith(name) and typed[len(name) :] in _COMMAND_ENDINGS:
+            ranked.append((0, order, name))  # "/reminders"
+        elif (distance := _typo_distance(typed, name)) is not None:
+            ranked.append((distance, order, name))
+    if not ranked:
+        return None
+    ranked.sort()
+    # Two names equally close and equally early cannot both be meant: the registry's order
+    # (the order /help shows) settles a tie, as people reach for the commands listed first.
+    return ranked[0][2]
+
+
 # ---------------------------------------------------------------------------
 # Backfill dates
 # ---------------------------------------------------------------------------
@@ -615,7 +788,7 @@ def parse_log_date(arg: str | None, today: date) -> date | str:
     # A bare number here means days ago only with a minus sign or a unit,
     # so "/log 4 3" is not silently read as three days ago.
     ago = _DAYS_AGO.fullmatch(text)
-    if ago and (text.startswith("-") or not text.isdigit()):
+    if ago and (text.startswith("-") or not text.isdecimal()):
         try:
             return today - timedelta(days=int(ago.group(1)))
         except OverflowError:
@@ -669,19 +842,10 @@ _ALIASES = {
     "philadelphia": "America/New_York",
     "atlanta": "America/New_York",
     "miami": "America/New_York",
-    "eastern": "America/New_York",
-    "est": "America/New_York",
-    "edt": "America/New_York",
     "chicago": "America/Chicago",
     "dallas": "America/Chicago",
     "houston": "America/Chicago",
     "austin": "America/Chicago",
-    "central": "America/Chicago",
-    "cst": "America/Chicago",
-    "cdt": "America/Chicago",
-    "mountain": "America/Denver",
-    "mst": "America/Denver",
-    "mdt": "America/Denver",
     "la": "America/Los_Angeles",
     "san francisco": "America/Los_Angeles",
     "sf": "America/Los_Angeles",
@@ -689,14 +853,10 @@ _ALIASES = {
     "portland": "America/Los_Angeles",
     "san diego": "America/Los_Angeles",
     "las vegas": "America/Los_Angeles",
-    "pacific": "America/Los_Angeles",
-    "pst": "America/Los_Angeles",
-    "pdt": "America/Los_Angeles",
     "montreal": "America/Toronto",
     "ottawa": "America/Toronto",
     "rio": "America/Sao_Paulo",
     "rio de janeiro": "America/Sao_Paulo",
-    "uk": "Europe/London",
     "england": "Europe/London",
     "britain": "Europe/London",
     "great britain": "Europe/London",
@@ -734,7 +894,109 @@ _ALIASES = {
     "abu dhabi": "Asia/Dubai",
     "wellington": "Pacific/Auckland",
     "cape town": "Africa/Johannesburg",
+    "hawaii": "Pacific/Honolulu",
+    "alaska": "America/Anchorage",
+    "united kingdom": "Europe/London",
+    "portugal": "Europe/Lisbon",
+    "holland": "Europe/Amsterdam",
+    "korea": "Asia/Seoul",
+    "south korea": "Asia/Seoul",
+    "new zealand": "Pacific/Auckland",
+    "uae": "Asia/Dubai",
+    "east coast": "America/New_York",
+    "west coast": "America/Los_Angeles",
+    # Names of big cities in their own language, which the tz database spells in English.
+    "munchen": "Europe/Berlin",
+    "muenchen": "Europe/Berlin",
+    "koln": "Europe/Berlin",
+    "wien": "Europe/Vienna",
+    "roma": "Europe/Rome",
+    "lisboa": "Europe/Lisbon",
+    "praha": "Europe/Prague",
+    "warszawa": "Europe/Warsaw",
+    "bruxelles": "Europe/Brussels",
+    "brussel": "Europe/Brussels",
+    "kobenhavn": "Europe/Copenhagen",
+    "moskva": "Europe/Moscow",
+    "singapur": "Asia/Singapore",
 }
+# Abbreviations and names of zones as people say them, the zone they mean (the one whose
+# clocks they live by, summer time included: "EST" in July still means New York), and the
+# zone's name in words, said back so a person sees what "CET" was taken for.
+_EASTERN = ("America/New_York", "Eastern Time")
+_CENTRAL = ("America/Chicago", "Central Time")
+_MOUNTAIN = ("America/Denver", "Mountain Time")
+_PACIFIC = ("America/Los_Angeles", "Pacific Time")
+_CENTRAL_EUROPE = ("Europe/Berlin", "Central European Time")
+_ABBREVIATIONS: dict[str, tuple[str, str]] = {
+    **dict.fromkeys(["est", "edt", "et", "eastern", "us eastern", "eastern standard"], _EASTERN),
+    **dict.fromkeys(["cst", "cdt", "ct", "central", "us central", "central standard"], _CENTRAL),
+    **dict.fromkeys(["mst", "mdt", "mt", "mountain", "us mountain"], _MOUNTAIN),
+    **dict.fromkeys(["pst", "pdt", "pt", "pacific", "us pacific", "pacific standard"], _PACIFIC),
+    **dict.fromkeys(["akst", "akdt"], ("America/Anchorage", "Alaska Time")),
+    **dict.fromkeys(["hst", "hast", "hdt"], ("Pacific/Honolulu", "Hawaii Time")),
+    **dict.fromkeys(["ast", "adt", "atlantic"], ("America/Halifax", "Atlantic Time")),
+    **dict.fromkeys(["nst", "ndt"], ("America/St_Johns", "Newfoundland Time")),
+    **dict.fromkeys(["bst", "uk"], ("Europe/London", "UK time")),
+    "ist": ("Asia/Kolkata", "India Standard Time"),
+    **dict.fromkeys(["cet", "cest", "mez", "mesz", "central european"], _CENTRAL_EUROPE),
+    **dict.fromkeys(
+        ["eet", "eest", "eastern european"], ("Europe/Athens", "Eastern European Time")
+    ),
+    **dict.fromkeys(["wet", "western european"], ("Europe/Lisbon", "Western European Time")),
+    "msk": ("Europe/Moscow", "Moscow Time"),
+    "jst": ("Asia/Tokyo", "Japan Standard Time"),
+    "kst": ("Asia/Seoul", "Korea Standard Time"),
+    **dict.fromkeys(["aest", "aedt", "aet"], ("Australia/Sydney", "Australian Eastern Time")),
+    **dict.fromkeys(["acst", "acdt"], ("Australia/Adelaide", "Australian Central Time")),
+    "awst": ("Australia/Perth", "Australian Western Time"),
+    **dict.fromkeys(["nzst", "nzdt", "nzt"], ("Pacific/Auckland", "New Zealand Time")),
+    "sgt": ("Asia/Singapore", "Singapore Time"),
+    "hkt": ("Asia/Hong_Kong", "Hong Kong Time"),
+    "pht": ("Asia/Manila", "Philippine Time"),
+    "wib": ("Asia/Jakarta", "Western Indonesia Time"),
+    "ict": ("Asia/Bangkok", "Indochina Time"),
+    "pkt": ("Asia/Karachi", "Pakistan Standard Time"),
+    "gst": ("Asia/Dubai", "Gulf Standard Time"),
+    "sast": ("Africa/Johannesburg", "South African Standard Time"),
+    "eat": ("Africa/Nairobi", "East Africa Time"),
+    "wat": ("Africa/Lagos", "West Africa Time"),
+    "cat": ("Africa/Maputo", "Central Africa Time"),
+    "brt": ("America/Sao_Paulo", "Brasília Time"),
+    "art": ("America/Argentina/Buenos_Aires", "Argentina Time"),
+}
+# Countries spanning several zones: no one zone, but these are the ones to offer, most people
+# first.
+_COUNTRY_ZONES: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(
+        ["usa", "us", "america", "united states", "united states of america"],
+        ("America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles"),
+    ),
+    "canada": (
+        "America/Toronto",
+        "America/Vancouver",
+        "America/Edmonton",
+        "America/Winnipeg",
+        "America/Halifax",
+    ),
+    "australia": (
+        "Australia/Sydney",
+        "Australia/Brisbane",
+        "Australia/Adelaide",
+        "Australia/Perth",
+    ),
+    "russia": ("Europe/Moscow", "Asia/Yekaterinburg", "Asia/Novosibirsk", "Asia/Vladivostok"),
+    "brazil": ("America/Sao_Paulo", "America/Manaus"),
+    "mexico": ("America/Mexico_City", "America/Tijuana", "America/Cancun"),
+}
+# Words after a zone that add nothing: "CET time", "London UK", "Eastern standard time".
+_ZONE_TAIL = frozenset({"time", "timezone", "zone", "tz", "standard", "daylight", "summer"})
+# A misspelt place is read as the one place a slip or two away: one slip up to this length,
+# two from the next. "Atlantis" stays two slips from Atlanta, and unknown.
+ZONE_TYPO_MIN = 5
+ZONE_TYPO_ONE_SLIP = 8
+# Autocomplete finds a query inside a name (not only at a word's start) from this length.
+ZONE_INSIDE_MIN = 4
 
 
 def _zone_words(name: str) -> str:
@@ -761,6 +1023,34 @@ def _canonical_keys() -> frozenset[str]:
     return frozenset(
         line.split("\t")[2] for line in table.splitlines() if line and not line.startswith("#")
     )
+
+
+@functools.cache
+def _countries() -> dict[str, tuple[str, ...]]:
+    """Folded country name ("denmark", "kenya") -> its zones, as zone.tab lists them."""
+    try:
+        base = resources.files("tzdata.zoneinfo")
+        names = base.joinpath("iso3166.tab").read_text("utf-8")
+        table = base.joinpath("zone.tab").read_text("utf-8")
+    except (ModuleNotFoundError, FileNotFoundError, OSError):
+        return {}
+    zones: dict[str, list[str]] = {}
+    for line in table.splitlines():
+        if line and not line.startswith("#"):
+            code, _, key = line.split("\t")[:3]
+            zones.setdefault(code, []).append(key)
+    found: dict[str, tuple[str, ...]] = {}
+    twice: set[str] = set()
+    for line in names.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        code, name = line.split("\t")[:2]
+        # "Korea (North)" and "Korea (South)" both fold to "korea", which is neither.
+        folded = _zone_words(re.sub(r"\s*\(.*?\)", "", name))
+        if folded in found:
+            twice.add(folded)
+        found[folded] = tuple(zones.get(code, ()))
+    return {name: keys for name, keys in found.items() if keys and name not in twice}
 
 
 @functools.cache
@@ -796,25 +1086,92 @@ def _format_offset(offset: timedelta) -> str:
     return f"UTC{sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
+def _zone_readings(text: str) -> list[tuple[str, str]]:
+    """Ways to read a zone text, each as (the text, its folded words): the whole, the place
+    before a comma ("Berlin, Germany"), and without trailing words that add nothing
+    ("CET time", "London UK")."""
+    readings: dict[tuple[str, str], None] = {}
+    for part in dict.fromkeys([text, text.split(",")[0].strip()]):
+        words = re.sub(r"[()\[\]\"]", " ", _zone_words(part)).split()
+        readings[(part, " ".join(words))] = None
+        while len(words) > 1 and (
+            words[-1] in _ZONE_TAIL
+            or words[-1] in _ABBREVIATIONS
+            or words[-1] in _ALIASES
+            or words[-1] in _COUNTRY_ZONES
+        ):
+            words = words[:-1]
+            readings[(part, " ".join(words))] = None
+    return [reading for reading in readings if reading[1]]
+
+
+@functools.cache
+def _places() -> dict[str, str]:
+    """Folded place names a misspelling may be read as -> their key: cities, then aliases."""
+    named = {name: key for name, key in _ALIASES.items() if len(name) >= ZONE_TYPO_MIN}
+    return {**named, **_cities()}
+
+
+def _misspelt_place(words: str) -> str | None:
+    """The key of the one place a misspelling is a slip or two from ("new yrok"), or None."""
+    if len(words.replace(" ", "")) < ZONE_TYPO_MIN:
+        return None
+    allowed = 1 if len(words) <= ZONE_TYPO_ONE_SLIP else 2
+    found = process.extract(
+        words,
+        _places().keys(),
+        scorer=DamerauLevenshtein.distance,
+        score_cutoff=allowed,
+        limit=None,
+    )
+    if not found:
+        return None
+    best = min(distance for _, distance, _ in found)
+    keys = {_places()[name] for name, distance, _ in found if distance == best}
+    # Two places equally near ("lome" is one slip from both Rome and Lima): no guess.
+    return keys.pop() if len(keys) == 1 else None
+
+
 def parse_timezone(text: str) -> str | None:
-    """A canonical zone key (IANA name or "UTC+02:00") for a zone, city or offset, or None."""
+    """A canonical zone key (IANA name or "UTC+02:00") for a zone, abbreviation, city (misspelt
+    too) or offset, or None."""
     cleaned = clean_text(text, limit=100)
     if not cleaned:
         return None
     if offset := _offset_key(cleaned.replace(" ", "")):
         return offset
     keys = _iana_keys()
-    # "Berlin, Germany" -> try the whole text, then the place before the comma.
-    for candidate in dict.fromkeys([cleaned, cleaned.split(",")[0].strip()]):
-        words = _zone_words(candidate)
+    readings = _zone_readings(cleaned)
+    for part, words in readings:
+        if words in _ABBREVIATIONS:
+            return _ABBREVIATIONS[words][0]
         if words in _ALIASES:
             return _ALIASES[words]
-        if "/" in candidate and (key := keys.get(candidate.lower().replace(" ", "_"))):
+        if "/" in part and (key := keys.get(part.lower().replace(" ", "_"))):
             return key
         if words in _cities():
             return _cities()[words]
-        if key := keys.get(candidate.lower()):
+        if key := keys.get(part.lower()):
             return key
+        if len(country := _countries().get(words, ())) == 1:
+            return country[0]
+    for _, words in readings:
+        # A country's name is never a misspelt city ("canada" is not "canary").
+        known = words in _COUNTRY_ZONES or words in _countries()
+        if not known and (key := _misspelt_place(words)):
+            return key
+    return None
+
+
+def zone_label(text: str) -> str | None:
+    """The zone's name in words when text is an abbreviation ("CET": "Central European Time"),
+    so the answer can say what it was taken for; None for a city, key or offset."""
+    cleaned = clean_text(text, limit=100)
+    if not cleaned or _offset_key(cleaned.replace(" ", "")):
+        return None
+    for _, words in _zone_readings(cleaned):
+        if words in _ABBREVIATIONS:
+            return _ABBREVIATIONS[words][1]
     return None
 
 
@@ -846,6 +1203,8 @@ def suggest_timezones(text: str, limit: int = 10) -> list[str]:
 
     if exact := parse_timezone(text):
         offer(exact, (0, 0, ""))
+    for order, key in enumerate(_COUNTRY_ZONES.get(query) or _countries().get(query, ())):
+        offer(key, (0, 1, f"{order:03d}"))
     sources = [
         _cities().items(),
         ((name, key) for name, key in _ALIASES.items() if len(name) > 3),
@@ -862,7 +1221,8 @@ def suggest_timezones(text: str, limit: int = 10) -> list[str]:
                 offer(key, (1, source, name))
             elif any(word.startswith(query) for word in name.split()):
                 offer(key, (2, source, name))
-            elif query in name:
+            elif len(query) >= ZONE_INSIDE_MIN and query in name:
+                # Three letters turn up inside too many names ("est" in Bucharest) to help.
                 offer(key, (3, source, name))
     return [key for key, _ in sorted(ranked.items(), key=lambda item: item[1])[:limit]]
 
@@ -898,8 +1258,6 @@ _UNITS = {
 }
 _DURATION_PART = re.compile(r"(\d{1,6})\s*([a-z]+)")
 _DURATION = re.compile(r"(?:\d{1,6}\s*[a-z]+(?:\s*,\s*|\s+and\s+|\s*))+")
-_CLOCK_24 = re.compile(r"(\d{1,2})[:.h](\d{2})(?::(\d{2}))?|(\d{2})(\d{2})")
-_CLOCK_12 = re.compile(r"(\d{1,2})(?:[:.](\d{2}))?\s*([ap])\.?\s*m\.?")
 _RANGE_SEPARATOR = re.compile(r"\s*(?:-|–|—|\bto\b|\buntil\b|\btill\b)\s*")
 _LIST_SEPARATOR = re.compile(r"\s*(?:[,;]|\band\b)\s*")
 
@@ -917,58 +1275,183 @@ def parse_duration(text: str) -> timedelta | None:
     return total if total > timedelta(0) else None
 
 
+# A time of day as typed: "8", "8am", "8.30", "20:00", "2000", "half past 7", "noon",
+# "8 in the evening". A bare hour is read on the 24-hour clock (8 is 08:00, 20 is 20:00); the
+# answers that use a time say it back, so "8" meant as 20:00 shows at once.
+CLOCK_TEXT_LIMIT = 40
+_HOUR_WORDS = {name: value for name, value in _NUMBER_WORDS.items() if value >= 1}
+_HOUR_WORDS |= {"eleven": 11, "twelve": 12}
+_HOUR_TOKEN = "|".join(["\\d{1,2}", *_HOUR_WORDS])
+# Minutes said in words after an hour word: "eight thirty", "seven forty-five".
+_MINUTE_WORDS = {"oh five": 5, "ten": 10, "fifteen": 15, "twenty": 20, "thirty": 30}
+_MINUTE_WORDS |= {"forty": 40, "forty five": 45, "fifty": 50}
+# Minutes before "past" or "to": "quarter to 8", "20 past 7", "half past 6".
+_PAST_MINUTES = {"five": 5, "ten": 10, "quarter": 15, "a quarter": 15, "twenty": 20}
+_PAST_MINUTES |= {"twenty five": 25, "half": 30}
+_PAST_TOKEN = "|".join(["\\d{1,2}", *sorted(_PAST_MINUTES, key=len, reverse=True)])
+_CLOCK_LEAD = re.compile(r"(?:at|@|around|about|approximately|approx|roughly|by|from)\b\s*|@\s*")
+_CLOCK_REPEAT = re.compile(r"\s*(?:every\s*day|everyday|daily|each\s*day)$")
+_CLOCK_ISH = re.compile(r"\s*-?\s*ish$")
+_CLOCK_AMPM = re.compile(r"(?<=[\d\s])([ap])m?$")
+_CLOCK_PERIOD = re.compile(
+    r"\s*(?:(?:in\s+the|this|every|at|in|of\s+the)\s+)?\b(morning|afternoon|evening|night)$"
+    r"|\s*(tonight)$"
+)
+_CLOCK_OCLOCK = re.compile(r"\s*o\s*'?\s*clock$")
+_CLOCK_DIGITS = re.compile(r"(\d{1,2})(?:[:.h](\d{2})(?::(\d{2}))?|h)?")
+_CLOCK_HHMM = re.compile(r"(\d{1,2})(\d{2})")
+_CLOCK_WORDS = re.compile(
+    rf"({'|'.join(_HOUR_WORDS)})(?:\s+({'|'.join(sorted(_MINUTE_WORDS, key=len, reverse=True))}))?"
+)
+_CLOCK_PAST = re.compile(rf"({_PAST_TOKEN})\s+(past|after|to|til|till)\s+({_HOUR_TOKEN})")
+_CLOCK_HALF = re.compile(rf"half\s+({_HOUR_TOKEN})")  # British "half 7" is 7:30
+_NOON = frozenset({"noon", "midday", "mid day", "12 noon", "12 midday"})
+_MIDNIGHT = frozenset({"midnight", "12 midnight"})
+# Which hours a part of the day turns into which: "8 in the evening" is 20:00, "12 at night"
+# is 00:00. An hour the part of the day cannot have ("12 in the evening") is no time.
+_PERIOD_HOURS: dict[str, dict[int, int]] = {
+    "morning": {h: h for h in range(1, 12)},
+    "afternoon": {12: 12} | {h: h + 12 for h in range(1, 7)},
+    "evening": {h: h + 12 for h in range(4, 12)},
+    "tonight": {12: 0} | {h: h + 12 for h in range(4, 12)},
+    "night": {12: 0} | {h: h for h in range(1, 5)} | {h: h + 12 for h in range(6, 12)},
+}
+
+
+@dataclass(frozen=True)
+class _Clock:
+    """A time read from text, and whether it was a bare hour that could be am or pm."""
+
+    when: time
+    bare: bool
+
+
+def _hour(token: str) -> int:
+    return _HOUR_WORDS[token] if token in _HOUR_WORDS else int(token)
+
+
+def _read_clock(text: str) -> _Clock | None:
+    """The time of day a text gives, or None: words around it ("at", "daily", "ish") are
+    dropped, and am/pm or a part of the day ("in the evening") turns the hour."""
+    cleaned = clean_text(text, limit=CLOCK_TEXT_LIMIT * 2).lower().translate(_APOSTROPHES)
+    if len(cleaned) > CLOCK_TEXT_LIMIT:
+        return None
+    cleaned = re.sub(r"(?<![a-z])([ap])\.\s?m\.?(?![a-z])", r"\1m", cleaned)
+    cleaned = re.sub(r"(?<=[a-z])-(?=[a-z])", " ", cleaned).strip(" .!")  # "mid-day", "pm-ish"
+    cleaned = _WHITESPACE_RUN.sub(" ", cleaned)
+    if lead := _CLOCK_LEAD.match(cleaned):
+        cleaned = cleaned[lead.end() :]
+    cleaned = _CLOCK_REPEAT.sub("", cleaned)
+    cleaned = _CLOCK_ISH.sub("", cleaned)
+    half = ""  # "am"/"pm" or a part of the day; both at once contradict or repeat
+    cues = 0
+    if match := _CLOCK_AMPM.search(cleaned):
+        half, cues = match.group(1) + "m", cues + 1
+        cleaned = cleaned[: match.start()].strip()
+    if match := _CLOCK_PERIOD.search(cleaned):
+        half, cues = match.group(1) or match.group(2), cues + 1
+        cleaned = cleaned[: match.start()].strip()
+    cleaned = _CLOCK_OCLOCK.sub("", cleaned)
+    if cues > 1 or not cleaned:
+        return None
+    if cleaned in _NOON or cleaned in _MIDNIGHT:
+        return None if half else _Clock(time(12 if cleaned in _NOON else 0), False)
+    minute, second, bare, shift = 0, 0, False, 0
+    if match := _CLOCK_PAST.fullmatch(cleaned):
+        token, direction, hour_token = match.groups()
+        minutes = int(token) if token.isdecimal() else _PAST_MINUTES[token]
+        hour, after = _hour(hour_token), direction in {"past", "after"}
+        if not 1 <= hour <= 12 or not 1 <= minutes <= (59 if after else 30):
+            return None
+        shift, bare = minutes if after else -minutes, True
+    elif match := _CLOCK_HALF.fullmatch(cleaned):
+        hour, shift, bare = _hour(match.group(1)), 30, True
+        if not 1 <= hour <= 12:
+            return None
+    elif match := _CLOCK_WORDS.fullmatch(cleaned):
+        hour = _HOUR_WORDS[match.group(1)]
+        minute = _MINUTE_WORDS[match.group(2)] if match.group(2) else 0
+        bare = not match.group(2)
+    elif match := _CLOCK_DIGITS.fullmatch(cleaned):
+        hour = int(match.group(1))
+        minute, second = int(match.group(2) or 0), int(match.group(3) or 0)
+        # "10" and "10:30" could be am or pm; "09", "10h" and "22" say which.
+        bare = not cleaned.startswith("0") and not cleaned.endswith("h")
+    elif match := _CLOCK_HHMM.fullmatch(cleaned):
+        hour, minute = int(match.group(1)), int(match.group(2))
+    else:
+        return None
+    if half:
+        if half in _PERIOD_HOURS:
+            if hour not in _PERIOD_HOURS[half]:
+                return None
+            hour = _PERIOD_HOURS[half][hour]
+        else:
+            if not 1 <= hour <= 12:
+                return None  # "13pm", "0am"
+            hour = hour % 12 + (12 if half == "pm" else 0)  # 12am is midnight, 12pm noon
+        bare = False
+    if hour > 23 or minute > 59 or second > 59:
+        return None
+    bare = bare and 1 <= hour <= 12  # "22" can only be 22:00
+    moment = (hour * 60 + minute + shift) % (24 * 60)
+    return _Clock(time(moment // 60, moment % 60, second), bare)
+
+
 def parse_clock_time(text: str) -> time | None:
-    """A time of day from 07:30, 7:30, 19:00, 0730, 7pm or 7:30am, or None."""
-    cleaned = clean_text(text, limit=20).lower()
-    if cleaned == "noon":
-        return time(12, 0)
-    if cleaned == "midnight":
-        return time(0, 0)
-    if match := _CLOCK_12.fullmatch(cleaned):
-        hour, minute = int(match.group(1)), int(match.group(2) or 0)
-        if not 1 <= hour <= 12 or minute > 59:
+    """A time of day as people type it (07:30, 8, 8am, 8.30, 2000, half past 7, noon), or None."""
+    read = _read_clock(text)
+    return read.when if read else None
+
+
+def _clock_words(words: list[str]) -> list[_Clock] | None:
+    """Times in a run of words, each as long as it can be ("7 pm 8 in the evening")."""
+    found: list[_Clock] = []
+    i = 0
+    while i < len(words):
+        for j in range(len(words), i, -1):
+            if read := _read_clock(" ".join(words[i:j])):
+                found.append(read)
+                i = j
+                break
+        else:
             return None
-        # 12am is midnight and 12pm is noon.
-        return time(hour % 12 + (12 if match.group(3) == "p" else 0), minute)
-    if match := _CLOCK_24.fullmatch(cleaned):
-        hour = int(match.group(1) or match.group(4))
-        minute = int(match.group(2) or match.group(5))
-        second = int(match.group(3) or 0)
-        if hour > 23 or minute > 59 or second > 59:
-            return None
-        return time(hour, minute, second)
-    return None
+    return found
 
 
 def parse_time_list(text: str) -> list[time] | None:
-    """Sorted distinct times from '10:00,14:00' or '10:00 14:00' or '7am and 7pm', or None."""
+    """Sorted distinct times from '10:00,14:00', '10 14', '7am and 7pm' or 'noon, 6pm', or None."""
     found: set[time] = set()
     for part in _LIST_SEPARATOR.split(clean_text(text, limit=200).lower()):
-        words = part.split()
-        i = 0
-        while i < len(words):
-            # "7 pm" is one time written as two words.
-            pair = " ".join(words[i : i + 2]) if i + 1 < len(words) else None
-            if pair and words[i + 1][0] in "ap" and (when := parse_clock_time(pair)):
-                found.add(when)
-                i += 2
-            elif when := parse_clock_time(words[i]):
-                found.add(when)
-                i += 1
-            else:
-                return None
+        read = _read_clock(part)
+        reads = [read] if read else _clock_words(part.split())
+        if not reads:
+            return None
+        found.update(r.when for r in reads)
     return sorted(found) or None
 
 
 def parse_time_range(text: str) -> tuple[time, time] | None:
-    """A (start, end) window like 22:00-07:00 or '10pm to 7am'; may wrap past midnight."""
-    parts = _RANGE_SEPARATOR.split(clean_text(text, limit=50).lower())
-    if len(parts) != 2:
+    """A (start, end) window like 22:00-07:00, '10pm to 7am' or '22-7'; may wrap past midnight.
+
+    A window of bare hours that would run backwards ("10-7") is a night: the start is evening.
+    """
+    cleaned = clean_text(text, limit=50).lower()
+    windows: list[tuple[_Clock, _Clock]] = []
+    # "quarter to 8" holds a "to" and "7pm-ish" a dash: every split is tried.
+    for match in _RANGE_SEPARATOR.finditer(cleaned):
+        start, end = _read_clock(cleaned[: match.start()]), _read_clock(cleaned[match.end() :])
+        if start is not None and end is not None:
+            windows.append((start, end))
+    if len(windows) != 1:
         return None
-    start, end = parse_clock_time(parts[0]), parse_clock_time(parts[1])
-    if start is None or end is None or start == end:
+    ((start, end),) = windows
+    begin = start.when
+    if start.bare and begin > end.when:
+        begin = time((begin.hour % 12) + 12 if begin.hour < 12 else 0, begin.minute)
+    if begin == end.when:
         return None
-    return start, end
+    return begin, end.when
 
 
 _PAUSE = re.compile(r"(\d{1,3})\s*(d|days?|w|weeks?)?")

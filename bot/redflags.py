@@ -591,6 +591,10 @@ class _Vocabulary:
                     return False
                 if not either and (not owners[nxt] or j == 0 or not owners[j - 1]):
                     return False
+                # A comma list of denials ends in "or": "no weakness, numbness or tingling".
+                # Without one, what follows the comma may be a report: "not numb, leg gave way".
+                if kind == _SOFT and not either and not _closes_with_or(canon, kinds, nxt):
+                    return False
                 free_word = either
                 j -= 1
                 continue
@@ -663,6 +667,16 @@ def _tier(code: str) -> Tier:
 
 _NOT_DENIED = frozenset({"my", "i", "im", "ive", "the", "it", "its"})
 _ANSWER_MARKS = frozenset({"?", ":", "-", "=", "\u2013", "\u2014", "?:", ":-", "=>", "->"})
+
+
+def _closes_with_or(canon: list[str], kinds: list[int], start: int) -> bool:
+    """Whether an "or" or "nor" follows start within its clause."""
+    for word, kind in zip(canon[start:], kinds[start:], strict=True):
+        if kind == _HARD:
+            return False
+        if word in ("or", "nor"):
+            return True
+    return False
 
 
 def _starts(spans: list[tuple[int, int]] | None) -> dict[int, int]:

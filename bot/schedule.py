@@ -189,6 +189,23 @@ def apply_quiet_hours(instant: datetime, tz: tzinfo, quiet: tuple[time, time] | 
     return _resolve(datetime.combine(end_date, end), tz)
 
 
+def quiet_began(instant: datetime, tz: tzinfo, quiet: tuple[time, time] | None) -> datetime | None:
+    """When the quiet hours holding ``instant`` began (UTC), or None when it is outside them."""
+    _require_aware(instant, "instant")
+    if quiet is None:
+        return None
+    start, end = quiet
+    local = instant.astimezone(tz)
+    wall = local.time()
+    if start == end or not _in_window(wall, start, end):
+        return None
+    start_date = local.date()
+    if start > end and wall < start:
+        # Early-morning part of a window that wraps: it began yesterday evening.
+        start_date -= timedelta(days=1)
+    return _resolve(datetime.combine(start_date, start), tz)
+
+
 def next_due(
     schedule: Schedule,
     tz: tzinfo,

@@ -59,6 +59,16 @@ class Settings(BaseSettings):
         default=None,
         validation_alias=AliasChoices("TELEGRAM_WEBHOOK_SECRET", "telegram_webhook_secret"),
     )
+    # Minutes of lateness past which a reminder goes as a paid broadcast (allow_paid_broadcast:
+    # up to 1000 messages/s, Stars from the bot's balance; README "Paid broadcasts on
+    # Telegram"). Unset: never paid.
+    telegram_paid_broadcast_after: float | None = Field(
+        default=None,
+        ge=0,
+        validation_alias=AliasChoices(
+            "TELEGRAM_PAID_BROADCAST_AFTER", "telegram_paid_broadcast_after"
+        ),
+    )
     port: int = Field(default=8443, validation_alias=AliasChoices("PORT", "port"))
 
     discord_token: SecretStr | None = Field(
@@ -121,6 +131,13 @@ class Settings(BaseSettings):
     def grace(self) -> timedelta:
         """How late a missed reminder may still be sent after downtime."""
         return timedelta(minutes=self.grace_minutes)
+
+    @property
+    def paid_broadcast_after(self) -> timedelta | None:
+        """How late a Telegram reminder may get before it goes as a paid broadcast (None: never)."""
+        if self.telegram_paid_broadcast_after is None:
+            return None
+        return timedelta(minutes=self.telegram_paid_broadcast_after)
 
     def resolved_database_url(self) -> str:
         """DATABASE_URL, or the embedded SQLite file under the data directory."""

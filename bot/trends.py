@@ -13,6 +13,8 @@ from enum import IntEnum
 from statistics import median
 from typing import Literal
 
+from bot import formatting
+
 
 class Tier(IntEnum):
     """How strongly to act on the trend; a higher value wins over a lower one."""
@@ -151,11 +153,6 @@ class _Finding:
     own: bool = False
 
 
-def _fmt(value: float) -> str:
-    """A score or mean as people read it: whole numbers bare, others to one decimal."""
-    return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
-
-
 def _ago(today: date, day: date) -> str:
     days = (today - day).days
     if days == 0:
@@ -259,7 +256,7 @@ def _no_improvement(daily: Mapping[date, int], today: date) -> list[_Finding]:
     weeks = (today - first_day).days // 7
     reason = (
         f"{weeks} weeks since your first score: this week's average is "
-        f"{_fmt(round(this_week, 1))}/10 against {_fmt(round(first_week, 1))}/10 in your first "
+        f"{formatting.score(this_week)} against {formatting.score(first_week)} in your first "
         "week, less than the 2 points or 30% fall that counts as real improvement"
     )
     return [_Finding(Tier.PROFESSIONAL, reason)]
@@ -273,8 +270,8 @@ def _rising_weeks(daily: Mapping[date, int], today: date) -> list[_Finding]:
     if not (_rose(this_week, last_week) and _rose(last_week, week_before)):
         return []
     reason = (
-        f"weekly average pain rose two weeks in a row: {_fmt(round(week_before, 1))}, "
-        f"then {_fmt(round(last_week, 1))}, now {_fmt(round(this_week, 1))}/10"
+        f"weekly average pain rose two weeks in a row: {formatting.number(week_before)}, "
+        f"then {formatting.number(last_week)}, now {formatting.score(this_week)}"
     )
     return [_Finding(Tier.PROFESSIONAL, reason, own=True)]
 
@@ -289,7 +286,8 @@ def _above_baseline(
     if previous:
         day, score = previous[-1]
         lead = f"{_ago(today, day)} {score}/10, "
-    reason = f"{lead}today {now}/10: {_fmt(now - base)} points above your usual ({_fmt(base)}/10)"
+    above = formatting.number(now - base)
+    reason = f"{lead}today {now}/10: {above} points above your usual ({formatting.score(base)})"
     return [_Finding(Tier.MODIFY, reason)]
 
 
@@ -325,8 +323,8 @@ def _weekly_rise(daily: Mapping[date, int], today: date) -> list[_Finding]:
     if this_week is None or last_week is None or not _rose(this_week, last_week):
         return []
     reason = (
-        f"this week's average {_fmt(round(this_week, 1))}/10 is above "
-        f"last week's {_fmt(round(last_week, 1))}/10"
+        f"this week's average {formatting.score(this_week)} is above "
+        f"last week's {formatting.score(last_week)}"
     )
     return [_Finding(Tier.MODIFY, reason)]
 
@@ -348,9 +346,9 @@ def _improving(daily: Mapping[date, int], today: date) -> list[_Finding]:
     scores = ", ".join(f"{s}/10" for s, _ in pairs)
     bases = {b for _, b in pairs}
     usual = (
-        ", ".join(f"{_fmt(b)}/10" for _, b in pairs)
+        ", ".join(formatting.score(b) for _, b in pairs)
         if len(bases) > 1
-        else f"{_fmt(pairs[0][1])}/10"
+        else formatting.score(pairs[0][1])
     )
     reason = (
         f"last {IMPROVING_DAYS} days {scores}: each at least 2 points or 30% "

@@ -2,8 +2,9 @@
 
 Protocol (claim with a lease):
 
-1. Claim: one ``UPDATE ... WHERE id IN (SELECT ... LIMIT batch_size) RETURNING`` marks up
-   to ``batch_size`` due rows (``next_send_at <= now``, no live lease) with
+1. Claim: one ``UPDATE ... WHERE id IN (SELECT ... LIMIT batch_size) RETURNING`` (and a
+   second for the kinds that give way, below, when room is left) marks up to ``batch_size`` due
+   rows (``next_send_at <= now``, no live lease) with
    ``claimed_by = <token>`` and ``claimed_until = now + lease``, and commits. On PostgreSQL
    the inner SELECT is ``FOR UPDATE SKIP LOCKED``, so any number of dispatcher processes
    share the queue without waiting on each other or taking the same row; SQLite has one
@@ -32,15 +33,31 @@ retries with backoff, then releases the row for a later pass. ``Unreachable`` ma
 person unreachable and parks all their reminders (``next_send_at = NULL``) without touching
 anyone else's; the engine's ON_REACHABLE hook reschedules them from "now" when they write.
 
-Catch-up: a reminder found more than ``Settings.grace`` past its send time (the bot was down)
-is dropped, not sent, and the next slot after ``now - grace`` is scheduled, so downtime
-never floods anyone.
+Catch-up: a reminder that was already more than ``Settings.grace`` past its send time when the
+pass began (the bot was down) is dropped, not sent, and the next slot after ``now - grace`` is
+scheduled, so downtime never floods anyone. Lateness a pass builds up itself is the queue, not
+downtime: 100,000 check-ins at 07:30 take Telegram's 30 a second 55 minutes, and every one goes.
+
+Queue order (benchmarks.lateness measures it against the platform's ceiling): rows are claimed
+earliest due first and paced exactly at the ceiling, first come first served
+(scheduler/ratelimit.py). The sends in ``YIELDING`` (posture tips) give way: a claim takes them
+only once everything else due is taken, and only a couple of seconds' worth, so a check-in
+falling due meanwhile waits behind no more than that; one whose turn comes more than its limit
+late is dropped and counted, its row moved to its next slot, never sent late. With
+``TELEGRAM_PAID_BROADCAST_AFTER`` set, a reminder whose turn comes that late goes as a paid
+broadcast, held to Telegram's paid ceiling instead of the free one, with ``PAID_CONCURRENCY``
+sends in flight (so the crash bound above becomes 248).
+
+Back-off (bot/handlers/reminder_kinds/_backoff.py): the record counts each check-in sent on
+the person's row, in one statement per flush; once reminders went quiet for someone who stopped
+answering, their other sends are skipped like an episode's, read from the same batch of people.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -68,7 +85,7 @@ from bot.delivery import RetryLater, Sender, TransientError, Unreachable
 from bot.engine import Engine
 from bot.events import Address, Reply
 from bot.handlers import reminder_kinds
-from bot.handlers.reminder_kinds import Due, Fact, Facts, ReminderKind, Send
+from bot.handlers.reminder_kinds import Due, Fact, Facts, ReminderKind, Send, _backoff
 from bot.store import repo
 from bot.store.arrays import among, dialect
 from bot.store.models import Delivery, Person, Reminder, UTCDateTime
@@ -82,6 +99,14 @@ P = Person.__table__
 D = Delivery.__table__
 
 DEFAULT_BACKOFF = (0.5, 2.0, 8.0)
+# Kinds that give way under a long queue, and how late one may still go: a posture tip is only
+# worth having near its time, a check-in is worth having late.
+YIELDING = {"posture": timedelta(minutes=20)}
+# Sends in flight at once when paid broadcasts are on.
+PAID_CONCURRENCY = 48
+# A claim takes this many seconds' worth (at the platform's ceiling) of the sends that give
+# way, so whatever falls due meanwhile waits behind no more than that.
+YIELDING_CLAIM_S = 2.0
 
 
 class Outcome(Enum):
@@ -146,6 +171,7 @@ class _Batch:
     now: datetime
     lease_until: datetime
     items: list[_Item] = field(default_factory=list)
+    since: datetime | None = None  # when the pass began: what was grace-late then was downtime
 
 
 class Dispatcher:
@@ -171,6 +197,10 @@ class Dispatcher:
         self.batch_size = batch_size
         self.flush_every = max(1, flush_every)
         self.concurrency = max(1, concurrency)
+        if engine.settings.paid_broadcast_after is not None:
+            # Paid broadcasts go up to 1000 a second; with each call taking ~50 ms, that many
+            # must be in flight (the Telegram adapter's connection pool keeps room for answers).
+            self.concurrency = max(self.concurrency, PAID_CONCURRENCY)
         self.lease = lease
         self.retry_attempts = retry_attempts
         self.backoff = tuple(backoff)
@@ -193,11 +223,13 @@ class Dispatcher:
     async def run_once(self) -> PassStats:
         """Claim and process batches until nothing more is due now."""
         total = PassStats()
+        since = self.clock.now()
         while not self._stopping:
             now = self.clock.now()
             batch = await self._claim(now)
             if batch is None:
                 break
+            batch.since = since
             total.add(await self._process(batch))
         return total
 
@@ -233,18 +265,30 @@ class Dispatcher:
     async def _claim(self, now: datetime) -> _Batch | None:
         token = uuid.uuid4().hex
         lease_until = now + self.lease
-        pick = (
-            select(R.c.id)
-            .where(
-                R.c.next_send_at <= now,
-                or_(R.c.claimed_until.is_(None), R.c.claimed_until < now),
+
+        def pick(yielding: bool, limit: int, postgres: bool) -> Any:
+            # Two lanes, each in due order: everything else first, then the kinds that give
+            # way, only to fill the batch up.
+            lane = R.c.kind.in_(sorted(YIELDING))
+            stmt = (
+                select(R.c.id)
+                .where(
+                    R.c.next_send_at <= now,
+                    or_(R.c.claimed_until.is_(None), R.c.claimed_until < now),
+                    lane if yielding else ~lane,
+                )
+                # next_send_at alone: the index gives that order, so the LIMIT stops early
+                # instead of sorting every due row (ties are ordered by id below).
+                .order_by(R.c.next_send_at)
+                .limit(limit)
             )
-            # next_send_at alone: the index gives that order, so the LIMIT stops early instead
-            # of sorting every due row (ties are ordered by id below, after RETURNING).
-            .order_by(R.c.next_send_at)
-            .limit(self.batch_size)
-        )
-        pick = self._scope(pick)
+            stmt = self._scope(stmt)
+            if postgres:
+                # Lock-and-skip inside the claim: rows another dispatcher holds are passed
+                # over, and the pick, the mark and the read are one round trip.
+                stmt = stmt.with_for_update(of=R, skip_locked=True)
+            return stmt.scalar_subquery()
+
         returning = (
             R.c.id,
             R.c.person_id,
@@ -259,20 +303,27 @@ class Dispatcher:
         )
         claim = update(R).values(claimed_by=token, claimed_until=lease_until).returning(*returning)
         async with self.engine.sessions() as s, s.begin():
-            if dialect(s) == "postgresql":
-                # Lock-and-skip inside the claim: rows another dispatcher holds are passed over,
-                # and the pick, the mark and the read are one round trip.
-                pick = pick.with_for_update(of=R, skip_locked=True)
-            rows = (await s.execute(claim.where(R.c.id.in_(pick.scalar_subquery())))).all()
+            postgres = dialect(s) == "postgresql"
+            first = pick(False, self.batch_size, postgres)
+            rows = list((await s.execute(claim.where(R.c.id.in_(first)))).all())
+            if len(rows) < self.batch_size:
+                room = min(self.batch_size - len(rows), self._yielding_room())
+                rest = pick(True, room, postgres)
+                rows += (await s.execute(claim.where(R.c.id.in_(rest)))).all()
             if not rows:
                 return None
-            rows.sort(key=lambda r: (r.next_send_at, r.id))
+            rows.sort(key=lambda r: (r.kind in YIELDING, r.next_send_at, r.id))
             people = await _people(s, {r.person_id for r in rows})
         batch = _Batch(token, now, lease_until)
         for row in rows:
             person = people[row.person_id]
             batch.items.append(_item(row, person, schedule.controls_of(person), now))
         return batch
+
+    def _yielding_room(self) -> int:
+        """How many sends that give way one claim may take (the whole batch when unpaced)."""
+        rate = sum(limiter.per_second for limiter in self.limiters.values() if limiter)
+        return max(1, math.ceil(rate * YIELDING_CLAIM_S)) if rate else self.batch_size
 
     # -- process ----------------------------------------------------------------------------
 
@@ -293,11 +344,13 @@ class Dispatcher:
                     item.send is None
                     or (item.row.id, item.slot) in recorded
                     or _held_by_episode(item)
+                    or _held_by_backoff(item)
                 ):
                     item.outcome = Outcome.SKIP
-                elif not timing.catch_up(item.due_at, batch.now, grace):
+                elif not timing.catch_up(item.due_at, batch.since or batch.now, grace) or (
+                    _too_late(item, batch.now)
+                ):
                     item.outcome, item.dropped = Outcome.SKIP, True
-                    stats.dropped += 1
                 else:
                     to_build.append(item)
             facts = await Facts.load(s, _wanted(to_build))
@@ -331,7 +384,9 @@ class Dispatcher:
                 stats.released += 1
             elif item.outcome is Outcome.UNREACHABLE:
                 stats.unreachable += 1
-            elif not item.dropped:
+            elif item.dropped:
+                stats.dropped += 1
+            else:
                 stats.skipped += 1
         return stats
 
@@ -367,10 +422,18 @@ class Dispatcher:
             if self._stopping or self.clock.now() >= batch.lease_until - margin:
                 item.outcome = Outcome.RELEASE
                 return
+            if _too_late(item, self.clock.now()):
+                item.outcome, item.dropped = Outcome.SKIP, True
+                return
+            paid = self._paid(item, limiter)
             if limiter is not None:
-                await limiter.acquire(person.chat_id)
+                await limiter.acquire(person.chat_id, paid=paid)
+                if _too_late(item, self.clock.now()):
+                    item.outcome, item.dropped = Outcome.SKIP, True
+                    return
+            reply = replace(item.reply, paid_broadcast=True) if paid else item.reply
             try:
-                await sender.send(address, item.reply)
+                await sender.send(address, reply)
             except Unreachable:
                 item.outcome = Outcome.UNREACHABLE
                 return
@@ -398,6 +461,20 @@ class Dispatcher:
                 item.outcome = Outcome.SENT
                 return
 
+    def _paid(self, item: _Item, limiter: RateLimiter | None) -> bool:
+        """Whether the queue has made this reminder so late it goes as a paid broadcast.
+
+        Never a send that gives way (a tip is dropped rather than paid for), and only where
+        the platform sells a higher ceiling."""
+        after = self.engine.settings.paid_broadcast_after
+        return (
+            after is not None
+            and limiter is not None
+            and limiter.has_paid_lane
+            and item.kind not in YIELDING
+            and self.clock.now() - item.due_at >= after
+        )
+
     # -- record ----------------------------------------------------------------------------
 
     async def _flush_done(self, batch: _Batch, done: list[_Item]) -> None:
@@ -413,6 +490,7 @@ class Dispatcher:
         advances: list[dict[str, Any]] = []
         releases: list[dict[str, Any]] = []
         parked: set[int] = set()
+        asked = sorted({item.person.id for item in items if _unanswered_ask(item)})
         for item in items:
             if item.outcome is Outcome.UNREACHABLE:
                 parked.add(item.person.id)
@@ -474,6 +552,17 @@ class Dispatcher:
                         claimed_by=None, claimed_until=bindparam("b_until", type_=UTCDateTime())
                     ),
                     releases,
+                )
+            if asked:
+                # One statement for the flush. An answer since the claim (a tap on the very
+                # check-in being recorded) is not undone by counting that check-in afterwards.
+                await s.execute(
+                    update(P)
+                    .where(
+                        among(s, P.c.id, asked),
+                        or_(P.c.answered_at.is_(None), P.c.answered_at < now),
+                    )
+                    .values(unanswered=P.c.unanswered + 1)
                 )
             await repo.park_unreachable(s, parked)
 
@@ -566,6 +655,31 @@ async def _record_arrays(
         )
 
 
+def _held_by_backoff(item: _Item) -> bool:
+    """Once reminders went quiet for someone who stopped answering, the sends that back off
+    (the nudge, core work, posture) wait."""
+    send = item.send
+    return send is not None and send.backs_off and _backoff.told(item.person.unanswered)
+
+
+def _unanswered_ask(item: _Item) -> bool:
+    """A check-in sent that counts towards backing off (an open episode's question never does)."""
+    send = item.send
+    return (
+        item.outcome is Outcome.SENT
+        and not item.extra
+        and send is not None
+        and send.asks
+        and item.person.episode_tier is None
+    )
+
+
+def _too_late(item: _Item, now: datetime) -> bool:
+    """A send that gives way under a long queue (a posture tip) whose turn came too late."""
+    limit = YIELDING.get(item.kind)
+    return limit is not None and now - item.due_at > limit
+
+
 def _held_by_episode(item: _Item) -> bool:
     """Sends its kind holds while an episode is open (core work, posture, the nudge) wait."""
     send = item.send
@@ -614,6 +728,8 @@ async def _people(s: AsyncSession, ids: set[int]) -> dict[int, Any]:
         P.c.episode_opened,
         P.c.episode_rest,
         P.c.cleared_on,
+        P.c.unanswered,
+        P.c.answered_at,
     )
     rows = await s.execute(select(*cols).where(among(s, P.c.id, sorted(ids))))
     return {r.id: r for r in rows}

@@ -9,13 +9,16 @@ import struct
 import subprocess
 import sys
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from PIL import Image
+from sqlalchemy import select
 
+from bot.app import App
 from bot.chart import (
     TIERS,
     ChartData,
@@ -24,7 +27,11 @@ from bot.chart import (
     render_history,
     summary_line,
 )
+from bot.handlers.advice import RETURN_TO_RUN
+from bot.store import repo
+from bot.store.models import Person
 from content import default_content
+from tests.conftest import START, Chat
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 END = date(2025, 3, 30)
@@ -217,3 +224,23 @@ def test_repeated_renders_do_not_leak_figures() -> None:
         render_history(data)
     assert live_figures() == before
     assert Gcf.get_num_fig_managers() == 0
+
+
+async def test_history_draws_a_chart_whatever_tier_was_given(app: App) -> None:
+    ann = Chat(app, "ann")
+    await ann.onboard()
+    await ann.say("4")
+    # Every tier of content/tiers.yaml, and the return-to-run offer stored beside them.
+    given = [*default_content().tiers, RETURN_TO_RUN]
+    async with app.sessions() as s:
+        person = await s.scalar(select(Person).where(Person.user_id == "ann"))
+        assert person is not None
+        for back, tier in enumerate(given):
+            day = START.date() - timedelta(days=back)
+            await repo.add_escalation(s, person.id, day, tier, "a reason", START)
+        await s.commit()
+    reply = await ann.say("/history")
+    assert "Your last 14 days" in reply
+    saved = [ln for ln in reply.splitlines() if ln.startswith("(image saved: ")]
+    assert len(saved) == 1
+    assert_valid_png(Path(saved[0].removeprefix("(image saved: ").rstrip(")")).read_bytes())

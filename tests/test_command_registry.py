@@ -24,6 +24,7 @@ SHOWN = (
     "log",
     "run",
     "note",
+    "undo",
     "history",
     "today",
     "symptoms",

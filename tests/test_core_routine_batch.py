@@ -37,7 +37,7 @@ async def test_each_core_reminder_carries_the_routine_for_that_persons_tier(app:
     ann, cat, dan = Chat(app, "ann"), Chat(app, "cat"), Chat(app, "dan")
     for chat in (ann, cat, dan):
         await chat.onboard()
-        await chat.say("/remind posture off")
+        await chat.say("/remind core on")
         await chat.say("/remind checkin off")
     # Cat: a red flag that needs a doctor today; Dan: one that needs a physio; Ann: nothing.
     for chat, symptom in ((cat, "Pain worse at night or at rest"), (dan, "Pain stopping daily")):

@@ -153,11 +153,13 @@ async def tap(
 
 
 async def onboard(fake: DiscordFake, bot: DiscordAdapter, user: int) -> None:
-    """/start in DM and agree."""
+    """/start in DM, agree, and answer the zone question with UTC (the tests' clock is UTC;
+    an en-US app would otherwise start in New York)."""
     _, messages = await slash(fake, bot, user, "start")
     consent = next(m for m in messages if "I agree" in m.button_labels)
     said = await tap(fake, bot, user, consent, "I agree")
     assert any("you're set up" in m.content for m in said)
+    await slash(fake, bot, user, "timezone", {"zone": "UTC"})
 
 
 async def scores(app: App, user: int) -> dict[date, int]:
@@ -354,7 +356,7 @@ async def test_a_gateway_reconnect_loses_no_check_in_and_answers_once(
     assert await scores(app, ALICE) == {TODAY: 5}
     assert fake.connections[-1].path == RESUME_GATEWAY_PATH
     _, messages = await slash(fake, bot, ALICE, "checkin", {"score": 6})  # still serving
-    assert messages[0].content.startswith("Updated today's score to 6/10")
+    assert messages[0].content.startswith("Changed today's score from 5 to 6/10")
 
 
 # ------------------------------------------------------------------------ DMs
@@ -499,7 +501,8 @@ async def test_a_scheduled_check_in_reminder_arrives_by_dm_at_its_time(
     finally:
         await runtime.stop()
     assert not reminder.ephemeral
-    assert reminder.custom_ids == [f"1:s:{n}" for n in range(11)]
+    # each button carries the day it asks about
+    assert reminder.custom_ids == [f"1:s:{n}:{TODAY.toordinal()}" for n in range(11)]
     said = await tap(fake, bot, ALICE, reminder, "3")
     assert said[0].content.startswith("Recorded 3/10 for today")
     assert await scores(app, ALICE) == {TODAY: 3}

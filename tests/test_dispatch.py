@@ -86,6 +86,9 @@ async def test_the_ledger_refuses_a_second_row_for_the_same_slot(app: App) -> No
 
 async def test_restart_inside_the_grace_window_sends_the_missed_reminder_once(app: App) -> None:
     platform = await people(app, "ann")
+    ann = Chat(app, "ann")
+    await ann.say("/settings")
+    await ann.say("Nudge if no score: turn on")
     clock(app).set(MON_0800 + timedelta(minutes=20))  # the bot was down over 08:00
     d = Dispatcher(app.engine, {"console": platform})
     stats = await d.run_once()

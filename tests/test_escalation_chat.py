@@ -189,6 +189,20 @@ async def test_strength_block_tracks_its_week(app: App) -> None:
     assert "stopped" in await ann.say("/strength stop")
 
 
+async def test_strength_reads_only_its_own_words_and_says_the_week_once(app: App) -> None:
+    ann = await ready(app)
+    for typo in ("/strength foo", "/strength week 3", "/strength stpo"):
+        reply = await ann.say(typo)
+        assert "Use /strength" in reply, typo
+        assert len(reply.strip().splitlines()) == 1
+    started = await ann.say("/strength")
+    assert started.count("week 1 of 6") == 1
+    assert "6-week strength block, week 1 of 6" in started
+    ann.later(days=8)
+    assert "Use /strength" in await ann.say("/strength foo")  # nothing restarted
+    assert "week 2 of 6" in await ann.say("/strength")
+
+
 async def test_core_done_is_recorded_once_a_day(app: App) -> None:
     ann = await ready(app)
     await ann.say("/today")

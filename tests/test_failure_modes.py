@@ -73,7 +73,7 @@ async def test_an_expired_button_in_a_group_is_answered_to_the_tapper_only(app: 
     assert replies[0].private
 
 
-KINDS = ["s", "c", "d", "f", "r", "k", "u", "e", "b", "zz", ""]
+KINDS = ["s", "c", "d", "f", "r", "k", "u", "e", "b", "x", "zz", ""]
 PAYLOAD_CHARS = st.sampled_from("0123456789:abcdefghijklmnopqrstuvwxyz_-/ .%\u00e9\u0000")
 
 

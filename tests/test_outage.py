@@ -59,7 +59,7 @@ async def test_postgres_outage_is_reported_honestly_and_recovers_by_itself(tmp_p
                 assert down.strip() == SAVE_FAILED  # no false confirmation
                 await proxy.restore()
                 back = await ann.say("5")  # the same engine, no restart
-                assert "Updated today's score to 5/10 (it was 3/10)" in back
+                assert "Changed today's score from 3 to 5/10" in back
                 async with app.sessions() as s:
                     assert list(await s.scalars(select(CheckIn.score))) == [5]
             finally:

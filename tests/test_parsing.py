@@ -377,13 +377,15 @@ def test_a_duration_without_clear_units_is_none(text):
         ("12am", time(0, 0)),
         ("12pm", time(12, 0)),
         ("noon", time(12, 0)),
+        ("7", time(7, 0)),
+        ("seven", time(7, 0)),
     ],
 )
 def test_a_clock_time_is_read_in_24_or_12_hour_form(text, when):
     assert parse_clock_time(text) == when
 
 
-@pytest.mark.parametrize("text", ["", "7", "24:00", "7:60", "13pm", "0am", "2400", "seven"])
+@pytest.mark.parametrize("text", ["", "24", "24:00", "7:60", "13pm", "0am", "2400", "seventy"])
 def test_an_impossible_or_ambiguous_clock_time_is_none(text):
     assert parse_clock_time(text) is None
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from bot.app import App
 from bot.clock import ManualClock
+from bot.handlers.reminder_kinds.checkin import GOING_QUIET, STILL_HERE
 from bot.store import repo
 from bot.store.models import Person
 from scheduler import content
@@ -61,7 +62,8 @@ def kinds(stamps: list[tuple[str, str, str]]) -> dict[str, list[tuple[str, str]]
     for day, hhmm, text in stamps:
         kind = (
             "checkin"
-            if text.startswith(content.CHECKIN[:20])
+            # Backing off changes what the check-in says, not which reminder it is.
+            if text.startswith((content.CHECKIN[:20], GOING_QUIET, STILL_HERE[:20]))
             else "nudge"
             if text.startswith(content.NUDGE[:20])
             else "core"
@@ -81,7 +83,11 @@ def test_a_week_in_the_console_across_the_spring_change_each_reminder_once(
     env.pop("DATABASE_URL", None)
     done = subprocess.run(
         [sys.executable, "-m", "adapters", "console", "--clock", "2026-03-28T06:00+01:00", *TZ_ANN],
-        input="/start\nI agree\n/advance 1w\n",
+        # Every kind chosen in onboarding, and the nudge turned on in /settings.
+        input="/start\nI agree\n08:00\nYes, at 18:00\nYes, 10:30, 13:30 and 16:00\nNo thanks\n"
+        "/settings\nNudge if no score: turn on\n"
+        # A look at the settings now and then: someone who answers is not backed off.
+        "/advance 3d\n/settings\n/advance 3d\n/settings\n/advance 1d\n",
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -132,8 +138,10 @@ async def test_daylight_saving_neither_skips_nor_doubles(
 async def test_settings_show_each_reminder_with_its_next_local_time(app: App) -> None:
     ann = Person_(app, "ann", tz="Europe/Berlin")  # Mon 2 Mar 08:00 in Berlin
     await ann.chat.onboard()
+    await ann.say("/remind core on")
+    await ann.say("/remind posture on")
     shown = await ann.say("/settings")
-    assert "Your reminders (Europe/Berlin time):" in shown
+    assert "Time zone: Europe/Berlin (it's Mon 08:00 there)" in shown
     assert "Check-in: 08:00 every day, next tomorrow 08:00" in shown
     assert "Core work: 18:00 every day, next today 18:00" in shown
     assert "Posture: 10:30, 13:30, 16:00 on weekdays, next today 10:30" in shown
@@ -180,7 +188,7 @@ async def test_remind_changes_a_time_and_bad_arguments_change_nothing(app: App) 
 async def test_a_new_time_zone_moves_every_reminder(app: App) -> None:
     ann = Person_(app, "ann")  # UTC
     await ann.chat.onboard()
-    await ann.say("/remind posture off")
+    await ann.say("/remind core on")
     await ann.wait(hours=2)  # 09:00 UTC: today's 08:00 UTC check-in is done
     assert "Time zone set to America/New_York" in await ann.say("/timezone New York")
     assert "Check-in: 08:00 every day, next today 08:00" in await ann.say("/settings")
@@ -205,7 +213,7 @@ async def test_quiet_hours_hold_a_reminder_until_they_end(app: App) -> None:
 async def test_snooze_sends_the_core_reminder_once_an_hour_later(app: App) -> None:
     ann = Person_(app, "ann")
     await ann.chat.onboard()
-    await ann.say("/remind posture off")
+    await ann.say("/remind core on")
     assert ("2026-03-02", "18:00") in kinds(await ann.wait(hours=11, minutes=1))["core"]
     assert "I'll remind you again at 19:01" in await ann.say("Snooze 1h")
     by_kind = kinds(await ann.wait(hours=2))
@@ -219,6 +227,8 @@ async def test_snooze_sends_the_core_reminder_once_an_hour_later(app: App) -> No
 async def test_pause_resume_and_stop(app: App) -> None:
     ann = Person_(app, "ann")
     await ann.chat.onboard()
+    await ann.say("/remind core on")
+    await ann.say("/remind posture on")
     assert "paused until Thu 5 Mar 00:00" in await ann.say("/pause 3")
     assert await ann.wait(days=2, hours=17) == []  # to Thu 5 Mar 00:00 (the pause's end)
     assert kinds(await ann.wait(hours=9))["checkin"] == [("2026-03-05", "08:00")]
@@ -235,8 +245,8 @@ async def test_pause_resume_and_stop(app: App) -> None:
 async def test_a_missed_check_in_gets_one_nudge_and_a_score_cancels_it(app: App) -> None:
     ann = Person_(app, "ann")
     await ann.chat.onboard()
-    await ann.say("/remind posture off")
-    await ann.say("/remind core off")
+    await ann.say("/settings")
+    assert "Nudge on" in await ann.say("Nudge if no score: turn on")
     assert kinds(await ann.wait(hours=24)) == {
         "checkin": [("2026-03-02", "08:00")],
         "nudge": [("2026-03-02", "12:00")],
@@ -272,9 +282,50 @@ async def test_delete_erases_reminders_and_ledger_and_export_lists_them(app: App
     assert "reminder,,checkin,08:00,every day," in csv_text
     assert "reminder_sent,2026-03-02,checkin" in csv_text
     counts = await row_counts(app)
-    assert counts["reminders"] == 3
+    assert counts["reminders"] == 1  # the check-in: no row for a kind never turned on
     assert counts["deliveries"] == 1
     await ann.say("/delete")
     await ann.say("Delete everything")
     counts = await row_counts(app)
     assert counts["reminders"] == counts["deliveries"] == counts["people"] == 0
+
+
+async def test_a_new_person_gets_one_daily_check_in_and_nothing_else_until_chosen(
+    app: App,
+) -> None:
+    from bot.handlers import reminder_kinds
+
+    assert [k.key for k in reminder_kinds.kinds() if k.on_by_default] == ["checkin"]
+    ann = Person_(app, "ann")
+    await ann.chat.onboard()
+    shown = await ann.say("/settings")
+    assert "Check-in: 08:00 every day" in shown
+    for label in ("Core work", "Posture", "Weekly summary"):
+        assert f"{label}: off" in shown
+    assert kinds(await ann.wait(days=2)) == {
+        "checkin": [("2026-03-02", "08:00"), ("2026-03-03", "08:00")]
+    }
+    assert (await row_counts(app))["reminders"] == 1  # no row for a kind never chosen
+
+
+async def test_the_follow_up_names_the_highest_advice_given_yesterday(app: App) -> None:
+    ann = Person_(app, "ann")  # UTC, Mon 07:00
+    await ann.chat.onboard()
+    await ann.say("/symptoms")
+    assert "See a doctor today" in await ann.say("Pain worse at night or at rest")
+    await ann.say("/checked")
+    assert "Good to hear" in await ann.say("Yes, cleared to train")
+    await ann.wait(days=1, hours=3)  # Tue 10:00
+    async with app.sessions() as s:
+        person = await s.scalar(select(Person).where(Person.user_id == "ann"))
+        assert person is not None
+        # Tuesday's score was told to ease off...
+        await repo.add_escalation(s, person.id, date(2026, 3, 3), "modify", "test", app.clock.now())
+        await s.commit()
+    # ...and the same warning sign again was told to see a doctor today.
+    await ann.say("/symptoms")
+    assert "See a doctor today" in await ann.say("Pain worse at night or at rest")
+    await ann.wait(days=1)  # Wed 10:00: Wednesday's check-in went at 08:00
+    wednesday = ann.chat.out.getvalue()
+    assert "Yesterday I said: see a doctor today." in wednesday
+    assert "ease off" not in wednesday

@@ -153,6 +153,7 @@ async def test_a_belt_question_gets_the_si_belt_note(app: App) -> None:
 async def test_after_emergency_advice_no_core_or_posture_until_cleared(app: App) -> None:
     ann = Person_(app, "ann", tz="Europe/Berlin")
     await ann.chat.onboard()
+    await ann.say("/remind core on")
     await ann.say("/remind posture 10:00,14:00")
     assert (await ann.say("numb saddle")).startswith(EMERGENCY)
     await ann.say("Numb saddle area (groin, buttocks)")
@@ -224,7 +225,7 @@ async def test_the_morning_follow_up_names_the_advice_given(app: App) -> None:
     await ann.chat.onboard()
     await days_of(ann.chat, 2, 2, 2, 5)  # ease off today
     stamps = await ann.wait(hours=25)
-    checkins = [t for _, _, t in stamps if t.startswith("Morning check-in")]
+    checkins = [t for _, _, t in stamps if t.startswith("Check-in: how")]
     assert checkins
     full = ann.chat.out.getvalue()
     assert "Yesterday I said: ease off today." in full
@@ -369,7 +370,8 @@ def test_a_scripted_console_week_holds_core_and_posture_from_emergency_until_cle
     env = {**os.environ, "SI_CHECKIN_DATA_DIR": str(tmp_path)}
     env.pop("DATABASE_URL", None)
     script = (
-        "/start\nI agree\n3\nmy groin has gone numb and I wet myself\n"
+        "/start\nI agree\n/remind core on\n/remind posture on\n3\n"
+        "my groin has gone numb and I wet myself\n"
         "Numb saddle area (groin, buttocks)\n/advance 3d\nYes, cleared to train\n/advance 1d\n"
     )
     done = subprocess.run(
@@ -529,9 +531,9 @@ async def test_no_check_in_question_once_todays_score_is_in(app: App) -> None:
     await ann.say("/remind posture off")
     await ann.say("3")  # 07:00, before the 08:00 check-in
     stamps = await ann.wait(hours=2)
-    assert not any(text.startswith("Morning check-in") for _, _, text in stamps)
+    assert not any(text.startswith("Check-in: how") for _, _, text in stamps)
     stamps = await ann.wait(hours=24)
-    assert any(text.startswith("Morning check-in") for _, _, text in stamps)
+    assert any(text.startswith("Check-in: how") for _, _, text in stamps)
 
 
 async def test_history_works_after_the_return_to_run_offer(app: App) -> None:
@@ -577,3 +579,26 @@ async def test_a_score_said_about_yesterday_lands_on_yesterday(app: App) -> None
     ann.later(days=1)
     assert "Recorded 5/10 for yesterday" in await ann.say("yesterday was 5")
     assert "Recorded 3/10 for today" in await ann.say("3 today")
+
+
+async def test_a_warning_sign_reported_again_after_clearance_reopens_the_follow_up(
+    app: App,
+) -> None:
+    """Cleared on Tuesday, fever again on Wednesday: the advice is said, stored, and followed up."""
+    ann = Person_(app, "ann", tz="Europe/Berlin")
+    await ann.chat.onboard()
+    await ann.say("/symptoms")
+    assert (await ann.say("Fever with back pain")).startswith("See a doctor today")
+    await ann.wait(hours=25)
+    assert "been checked" in await ann.say("Yes, cleared to train")
+    await ann.wait(hours=24)
+    await ann.say("/symptoms")
+    again = await ann.say("Fever with back pain")
+    assert "See a doctor today" in again
+    async with app.sessions() as s:
+        person = (await s.execute(select(Person))).scalar_one()
+        advised = (await s.execute(select(Escalation.day, Escalation.tier))).all()
+    assert person.episode_tier == "urgent"
+    assert len([a for a in advised if a.tier == "urgent"]) == 2  # the second report is on record
+    morning = [t for _, _, t in await ann.wait(hours=24)]
+    assert any(t.startswith("Have you been checked by a doctor or physio?") for t in morning)

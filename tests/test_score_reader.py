@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from bot.parsing import ScoreReading, looks_like_score_attempt, parse_score, read_score, score_in
@@ -170,6 +170,8 @@ def test_an_out_of_scale_score_is_still_a_score_attempt(text):
 
 
 @given(st.text(max_size=120))
+@example("⓵")  # a digit to str.isdigit() that int() cannot read
+@example("pain ²")
 def test_arbitrary_text_never_raises_and_reads_on_the_scale_or_none(text):
     score = score_in(text)
     assert score is None or 0 <= score <= 10

@@ -95,12 +95,12 @@ class Phone:
         return message
 
     async def onboard(self) -> None:
-        """/start, agree, and see the first check-in question."""
+        """/start, agree, and see onboarding's first question (the zone: it may go unanswered)."""
         self.say("/start")
         consent = await self.sees("Is that OK?")
         self.tap(consent, "I agree")
         await self.edited(consent, "you're set up")
-        await self.sees(ASK)
+        await self.sees("Which time zone are you in?")
 
 
 async def scores(app: App, user_id: int) -> dict[date, int]:
@@ -154,9 +154,11 @@ async def test_start_shows_the_menu_asks_consent_once_and_agreeing_sets_up(
     assert consent.button_labels == ["I agree", "No thanks"]
     tap = ada.tap(consent, "I agree")
     await ada.edited(consent, "you're set up")  # the question becomes the answer
-    ask = await ada.sees(ASK)
+    await ada.sees("Which time zone are you in?")
     assert fake.answer_for(tap) is not None
     assert consent.buttons == []  # the consent keyboard cannot be tapped again
+    ada.say("/checkin")
+    ask = await ada.sees(ASK)
     assert [len(row) for row in ask.buttons] == [6, 5]  # 0-10 fits a phone
     assert await person_exists(app, ADA)
     assert no_refused_sends(fake)
@@ -379,8 +381,9 @@ async def test_the_check_in_reminder_arrives_at_its_time_and_a_tap_answers_it(
         )
     finally:
         await runtime.stop()
+    # each button carries the day it asks about
     assert [b["callback_data"] for row in reminder.buttons for b in row] == [
-        f"1:s:{n}" for n in range(11)
+        f"1:s:{n}:{today(app).toordinal()}" for n in range(11)
     ]
     ada.tap(reminder, "6")
     await ada.edited(reminder, "Recorded 6/10 for today")

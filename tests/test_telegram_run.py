@@ -45,6 +45,8 @@ async def test_si_checkin_run_serves_telegram_and_exits_cleanly_on_sigterm(
                 assert fake.commands  # the menu was published
                 tap = fake.press(ada, consent, consent.callback_data("I agree"))
                 await fake.wait_for(lambda: "you're set up" in consent.content, timeout=30)
+                await fake.wait_for_message(ADA, "Which time zone are you in?", timeout=30)
+                fake.send_text(ada, "/checkin")
                 ask = await fake.wait_for_message(ADA, "How's your SI pain", timeout=30)
                 assert fake.answer_for(tap) is not None and consent.buttons == []
                 fake.press(ada, ask, ask.callback_data("3"))

@@ -454,6 +454,10 @@ async def record_flag(
             return [announcement]
     found = trends.symptom(code)
     assert found is not None
+    if get_help(result.tier):
+        # Said again without a fresh announcement (it was announced lately, or they were
+        # cleared since): it is still advice given today, stored, and its episode followed up.
+        await record_advice(ctx, today, result.tier, f"you reported: {found.label.lower()}")
     parts = [f"{'Noted' if added else 'Already noted'}: {found.label.lower()}."]
     if result.tier > Tier.NONE:
         parts.append(headline(ctx, result.tier))
@@ -625,31 +629,36 @@ async def cmd_strength(ctx: Ctx, command: Command) -> list[Reply]:
     """Start the 6-week strength block, or show this week's session."""
     assert ctx.person is not None
     today = ctx.today
-    arg = command.raw_args.lower()
+    arg = command.raw_args.strip().lower()
     if arg in ("stop", "off"):
         ctx.person.strength_started = None
         await ctx.commit()
         return [Reply("Strength block stopped. Send /strength to start again.")]
+    if arg not in ("", "start", "restart"):
+        # A typo must not start (or restart) a block.
+        return [
+            Reply(
+                "Use /strength to start or show the 6-week strength block, /strength restart "
+                "to begin it again, or /strength stop."
+            )
+        ]
     week = strength_week(ctx.person.strength_started, today)
-    if week is None or arg in ("restart", "start"):
-        if week is not None and arg != "restart":
-            pass
-        else:
-            if await current_tier(ctx) >= Tier.PROFESSIONAL:
-                return [
-                    Reply(
-                        "Not now: with your recent scores, get checked by a physio or "
-                        "doctor before you start loading. Send /today for gentle work."
-                    )
-                ]
-            ctx.person.strength_started = today
-            await ctx.commit()
-            week = 1
+    if week is None or arg == "restart":
+        if await current_tier(ctx) >= Tier.PROFESSIONAL:
+            return [
+                Reply(
+                    "Not now: with your recent scores, get checked by a physio or "
+                    "doctor before you start loading. Send /today for gentle work."
+                )
+            ]
+        ctx.person.strength_started = today
+        await ctx.commit()
+        week = 1
+    # The week's text names the block and the week itself.
     text = loader.strength_week_text(ctx.content, week)
     return [
         Reply(
-            f"Strength block, week {week} of {STRENGTH_WEEKS}.\n\n{text}\n\n"
-            "Add load only if your pain rules allow (send /strength stop to end it).",
+            f"{text}\n\nSend /strength stop to end the block.",
             private=True,
         )
     ]

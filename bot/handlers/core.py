@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from bot import actions, formatting, parsing, redflags, trends
 from bot.actions import Action
 from bot.context import Ctx
 from bot.events import Attachment, Button, ChatKind, Kind, Reply, Role
-from bot.handlers import advice, clubs
+from bot.handlers import advice, clubs, onboarding
 from bot.handlers.prompts import ask_score, consent_prompt, disclaimer
-from bot.handlers.scores import record_score, score_before_consent
+from bot.handlers.scores import record_score, score_before_consent, tapped_score, typed_score
 from bot.parsing import Command
 from bot.store import repo
 
@@ -33,9 +33,9 @@ async def cmd_start(ctx: Ctx, _: Command) -> list[Reply]:
             ),
         ]
     hello = (
-        "Hi! I'm si-checkin. Every day I'll remind you to check in with a 0-10 pain score, do "
-        "your core work and mind your posture; I keep your history, read the trend and tell you "
-        "plainly when to ease off, see a physio or get help."
+        "Hi! I'm si-checkin. Once a day I'll ask for a 0-10 pain score (and, if you like, "
+        "remind you of your core work and posture); I keep your history, read the trend and "
+        "tell you plainly when to ease off, see a physio or get help."
     )
     # One message on a phone: who I am, what I am not, and the consent question.
     prompt = consent_prompt(ctx, None)[0]
@@ -55,8 +55,7 @@ async def on_consent(ctx: Ctx, action: Action) -> list[Reply]:
         ]
     created = False
     if ctx.person is None:
-        hinted = parsing.parse_timezone(ctx.inc.tz_hint) if ctx.inc.tz_hint else None
-        tz = hinted or ctx.settings.default_timezone
+        tz = onboarding.first_zone(ctx)
         chat = ctx.inc.chat_id if ctx.inc.chat_kind is ChatKind.PRIVATE else ctx.inc.user_id
         # Two taps of "I agree" at the same instant: the unique key decides, and the second
         # finds the first's row instead of failing.
@@ -68,14 +67,8 @@ async def on_consent(ctx: Ctx, action: Action) -> list[Reply]:
     else:
         await ctx.engine.on_new_person(ctx)
         await ctx.commit()
-        replies = [
-            Reply(
-                f"Thanks, you're set up. Your time zone is {ctx.person.tz}; if that's wrong, "
-                "set yours with /timezone (for example /timezone Berlin) so each score lands "
-                "on the right day.",
-                private=True,
-            )
-        ]
+        # Its own message: the questions that follow each come with their buttons.
+        replies = [Reply("Thanks, you're set up.", private=True)]
     # Red flags tapped before consent (advice given then) are kept now, each on its day,
     # whichever "I agree" button was tapped.
     pending = ctx.engine.pending_flags.pop(key, {})
@@ -99,8 +92,13 @@ async def on_consent(ctx: Ctx, action: Action) -> list[Reply]:
         if refusal:
             return [*replies, Reply(f"That score was for {formatting.day(day)}. {refusal}")]
         score = int(action.args[1])
-        return replies + await record_score(ctx, score, day, "daily", source)
-    return [*replies, ask_score()]
+        replies += await record_score(ctx, score, day, "daily", source)
+        # Advice to get help, or the red-flag screen, is not followed by setup questions:
+        # the daily check-in is on already, and /settings is there later.
+        if created and not any(r.urgent or r.kind is Kind.SCREEN for r in replies):
+            replies += await onboarding.begin(ctx)
+        return replies
+    return [*replies, *(await onboarding.begin(ctx) if created else [ask_score()])]
 
 
 async def cmd_checkin(ctx: Ctx, command: Command) -> list[Reply]:
@@ -112,16 +110,14 @@ async def cmd_checkin(ctx: Ctx, command: Command) -> list[Reply]:
         usage = Reply("Scores are a whole number from 0 to 10, for example /checkin 4.")
         return await advice.read_text(ctx, command.raw_args, [usage])
     flags = redflags.read(command.raw_args)
-    replies = await record_score(ctx, value, ctx.today, "daily", "chat", flags.emergency_codes)
+    replies = await typed_score(ctx, value, flags.emergency_codes)
     return await advice.read_text(ctx, command.raw_args, replies, flags)
 
 
 async def on_score_button(ctx: Ctx, action: Action) -> list[Reply]:
-    """A tap on the 0-10 keyboard, recorded for whoever tapped."""
-    value = int(action.args[0])
-    if ctx.person is None:
-        return score_before_consent(ctx, value)
-    return await record_score(ctx, value, ctx.today, "daily", "button")
+    """A tap on the 0-10 keyboard, recorded for whoever tapped, for the day it asked about."""
+    asked = date.fromordinal(int(action.args[1])) if len(action.args) > 1 else None
+    return await tapped_score(ctx, int(action.args[0]), asked)
 
 
 async def cmd_log(ctx: Ctx, command: Command) -> list[Reply]:
@@ -175,7 +171,7 @@ async def cmd_note(ctx: Ctx, command: Command) -> list[Reply]:
     note = parsing.clean_text(command.raw_args, parsing.NOTE_LIMIT)
     if not note:
         return [Reply("Use /note TEXT, for example /note stiff after a long drive.")]
-    if not await repo.set_note(ctx.session, ctx.person.id, ctx.today, note):
+    if not await repo.set_note(ctx.session, ctx.person.id, ctx.today, note, ctx.now):
         answer = Reply("Send today's score first, then add a note to it.")
     else:
         await ctx.commit()
@@ -183,6 +179,156 @@ async def cmd_note(ctx: Ctx, command: Command) -> list[Reply]:
         answer = Reply(f"Note added to today's score{cut}.", private=True)
     # A note is read like any message: "can't pee since this morning" must not be just filed.
     return await advice.read_text(ctx, command.raw_args, [answer])
+
+
+UNDO_LABEL = "Undo it"
+KEEP_LABEL = "Keep it"
+UNDO_STALE = "That has changed since I asked, so I left it as it is: send /undo again."
+QUOTE_LIMIT = 40  # how much of a note the confirmation quotes
+
+
+async def cmd_undo(ctx: Ctx, _: Command) -> list[Reply]:
+    """/undo: the last thing recorded today, taken back after a confirmation that names it."""
+    last = await _last_recorded(ctx)
+    if last is None:
+        return [Reply("Nothing to undo today.", private=True)]
+    # The button names what it takes and when that was recorded: once anything else has
+    # been recorded, or the day is over, it takes nothing.
+    undo = actions.encode(
+        "x", "y", last.what, last.row, last.day.toordinal(), _second_of_day(last.at)
+    )
+    then = ""
+    if last.what == "s" and last.previous is not None:
+        then = f" It goes back to {formatting.score(last.previous)}."
+    return [
+        Reply(
+            f"Undo {_undo_name(last, ctx.today)}?{then}",
+            buttons=(
+                (
+                    Button(UNDO_LABEL, undo, Role.DANGER),
+                    Button(KEEP_LABEL, actions.encode("x", "n"), Role.CANCEL),
+                ),
+            ),
+            private=True,
+        )
+    ]
+
+
+async def on_undo(ctx: Ctx, action: Action) -> list[Reply]:
+    """[Undo it] [Keep it]: take back exactly what the confirmation named, if it is still the
+    last thing recorded today; then read the trend again without it."""
+    if action.args[0] == "n":
+        return [Reply("Kept: nothing was changed.", private=True)]
+    if ctx.person is None:
+        return [Reply("There's nothing stored about you.", private=True)]
+    last = await _last_recorded(ctx)
+    named = (action.args[1], int(action.args[2]), int(action.args[3]), int(action.args[4]))
+    if last is None or named != (
+        last.what,
+        last.row,
+        last.day.toordinal(),
+        _second_of_day(last.at),
+    ):
+        return [Reply(UNDO_STALE, private=True)]
+    pid = ctx.person.id
+    name = _undo_name(last, ctx.today)
+    if last.what == "s":
+        back = await repo.undo_score(ctx.session, pid, last.row)
+        when = formatting.day(last.day, ctx.today)
+        done = (
+            f"Done: {when}'s score{_run_words(last.kind)} is back to {formatting.score(back)}."
+            if back is not None
+            else f"Done: removed {name}."
+        )
+    elif last.what == "n":
+        await repo.remove_note(ctx.session, pid, last.row)
+        done = f"Done: removed {name}."
+    else:
+        await repo.remove_answer(ctx.session, pid, last.row)
+        done = f"Done: removed {name}."
+    await ctx.commit()
+    if last.what == "n":
+        return [Reply(done, private=True)]
+    return await _read_again(ctx, last, done)
+
+
+async def _last_recorded(ctx: Ctx) -> repo.Recorded | None:
+    """The last score, note or red-flag answer recorded since the person's local midnight."""
+    assert ctx.person is not None
+    midnight = datetime.combine(ctx.today, time(0), tzinfo=ctx.tz).astimezone(UTC)
+    found = await repo.recorded_since(ctx.session, ctx.person.id, midnight)
+    return found[0] if found else None
+
+
+def _second_of_day(at: datetime) -> int:
+    """An instant to the second, within its (UTC) day: enough to tell today's records apart."""
+    return int(at.timestamp()) % 86_400
+
+
+def _run_words(kind: str) -> str:
+    return {"run_during": " during your run", "run_after": " after your run"}.get(kind, "")
+
+
+def _undo_name(last: repo.Recorded, today: date) -> str:
+    """What /undo takes, as the confirmation and its answer name it."""
+    when = formatting.day(last.day, today)
+    if last.what == "n":
+        note = last.note or ""
+        quoted = note if len(note) <= QUOTE_LIMIT else note[: QUOTE_LIMIT - 1].rstrip() + "…"
+        return f"the note on {when}'s score (“{quoted}”)"
+    if last.what == "f":
+        found = trends.symptom(last.kind)
+        answer = found.label if found is not None else trends.NONE_OF_THESE_LABEL
+        return f"your safety-check answer for {when}: {answer.lower()}"
+    assert last.score is not None
+    name = f"{when}'s score{_run_words(last.kind)}, {formatting.score(last.score)}"
+    if last.previous is None and last.note:
+        name += ", and its note"
+    return name
+
+
+async def _read_again(ctx: Ctx, undone: repo.Recorded, done: str) -> list[Reply]:
+    """After a score or an answer is taken back: training advice it alone led to is withdrawn;
+    get-help advice stands until the person says they have been checked (CLINICAL.md
+    "Episodes"), and the answer says so."""
+    person = ctx.person
+    assert person is not None
+    view = await advice.history_view(ctx, ctx.today)
+    days = {undone.day, ctx.today}
+    withdrawn: list[trends.Tier] = []
+    for day in sorted(days):
+        now = trends.assess(view, day).tier
+        stale = [
+            a.tier
+            for a in view.announcements
+            if a.day == day and now < a.tier and not advice.get_help(a.tier)
+        ]
+        if stale:
+            await repo.remove_escalations(ctx.session, person.id, day, {t.key for t in stale})
+            withdrawn += stale
+    await ctx.commit()
+    text = done
+    if withdrawn:
+        titles = sorted({t for t in withdrawn}, reverse=True)
+        said = ", ".join(formatting.in_sentence(ctx.content.tiers[t.key].title) for t in titles)
+        text += f" I've taken back the advice it led to ({said})."
+    standing = [a for a in view.announcements if a.day in days and advice.get_help(a.tier)]
+    if not standing:
+        return [Reply(text, private=True)]
+    given = max(standing, key=lambda a: (a.tier, a.day))
+    parts = [
+        advice.headline(ctx, given.tier),
+        f"I said this {formatting.day(given.day, ctx.today)}, and it still stands.",
+    ]
+    if person.episode_tier is not None:
+        parts.append("Send /checked once a doctor or physio has checked you.")
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    if undone.what == "f" and person.episode_opened == ctx.today:
+        # The one way back from today's get-help advice is to say the answers were a mistake.
+        text += " If that answer was a mistake, clear it."
+        buttons = ((Button(advice.CLEAR_LABEL, actions.encode("u", "today")),),)
+    first = advice.advice_reply("\n\n".join(parts), given.tier)
+    return [first, Reply(text, buttons=buttons, private=True)]
 
 
 async def cmd_timezone(ctx: Ctx, command: Command) -> list[Reply]:
@@ -211,7 +357,10 @@ async def cmd_timezone(ctx: Ctx, command: Command) -> list[Reply]:
     await ctx.commit()
     local = ctx.now.astimezone(parsing.zone(key))
     weekday = formatting.WEEKDAY_NAMES[local.weekday()]
-    return [Reply(f"Time zone set to {key}: it's {weekday} {local:%H:%M} there now.")]
+    # "CET" is said back in words, so the person sees which zone it was taken for.
+    label = parsing.zone_label(command.raw_args)
+    shown = f"{label} ({key})" if label else key
+    return [Reply(f"Time zone set to {shown}: it's {weekday} {local:%H:%M} there now.")]
 
 
 async def cmd_history(ctx: Ctx, _: Command) -> list[Reply]:
@@ -246,9 +395,12 @@ async def cmd_history(ctx: Ctx, _: Command) -> list[Reply]:
     }.get(arrow, "")
     if avg is not None:
         lines.append(f"7-day average: {avg:.1f}/10{arrow_text}")
-    base = trends.baseline(daily, today + timedelta(days=1))
+    # The usual today's score is compared with, so the advice and this line give one number.
+    base = trends.baseline(daily, today)
     if base is not None:
-        lines.append(f"Your usual (median of your last 7 scores): {base:g}/10")
+        lines.append(
+            f"Your usual (the middle of your last 7 scores before today): {formatting.score(base)}"
+        )
     text = "\n".join(lines)
     chart = await advice.history_chart(ctx)
     return [Reply(text, image=chart, private=True)]
@@ -355,11 +507,13 @@ async def on_text(ctx: Ctx, text: str) -> list[Reply] | None:
     if ctx.person is None:
         if value is not None:
             replies += score_before_consent(ctx, value, day=day)
-    elif value is not None:
+    elif value is not None and said.yesterday:
         replies += await record_score(ctx, value, day, "daily", "chat", flags.emergency_codes)
+    elif value is not None:
+        replies += await typed_score(ctx, value, flags.emergency_codes)
     replies = await advice.read_text(ctx, text, replies, flags)
     return replies or None
 
 
-ACTIONS = {"c": on_consent, "s": on_score_button, "d": on_delete}
+ACTIONS = {"c": on_consent, "s": on_score_button, "d": on_delete, "x": on_undo}
 TEXT = (on_text,)

@@ -1,5 +1,5 @@
 """Reminder settings in conversation: defaults at onboarding, /settings, /remind, /quiet,
-/pause, /resume, /stop, and the core-work Snooze button.
+/pause, /resume, /stop, the core-work Snooze button, and the end of a back-off (any answer).
 
 Every change reschedules the person's reminder rows from "now" (old slots are never owed
 after a change) and revokes any dispatcher's claim on them, so the dispatcher's late record
@@ -8,27 +8,34 @@ cannot overwrite what the person just chose (the delivery ledger still refuses a
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from functools import cache
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import parsing, schedule
+from bot import actions, formatting, parsing, schedule
 from bot.actions import Action
 from bot.context import Ctx
-from bot.events import Reply
+from bot.events import Button, Reply, Role
 from bot.handlers import reminder_kinds
 from bot.handlers.prompts import consent_prompt
-from bot.handlers.reminder_kinds import ReminderKind
+from bot.handlers.reminder_kinds import ReminderKind, _backoff
 from bot.parsing import Command
 from bot.store import repo
 from bot.store.models import Person, Reminder
 
 SNOOZE = timedelta(hours=1)
+# A snooze into quiet hours that end another day offers a reminder this long before they
+# start, if that is at least SOONEST away: a snooze of a few minutes is no snooze.
+BEFORE_QUIET = timedelta(minutes=15)
+SOONEST = timedelta(minutes=10)
+WELCOME_BACK = "Welcome back! Your reminders are on again, as you had them."
+CHECKIN = "checkin"  # the one kind on from the start
 DEFAULT_PAUSE_DAYS = 3
 # What /remind takes as its first word: every registered kind (Discord offers them as choices).
 KIND_KEYS = reminder_kinds.KEYS
 KINDS_LISTED = ", ".join(KIND_KEYS[:-1]) + f" or {KIND_KEYS[-1]}"
+NUDGE_LABEL = "Nudge if no score"
 QUIET_USAGE = "Use /quiet 22:00-07:00 to set quiet hours, or /quiet off."
 PAUSE_USAGE = "Use /pause 3 (days, 1-90) or /pause 2w; /resume starts reminders again."
 
@@ -127,8 +134,43 @@ async def on_timezone(ctx: Ctx) -> None:
 
 
 async def on_new_person(ctx: Ctx) -> None:
-    """Defaults at onboarding: check-in 08:00, core 18:00, posture on weekdays."""
-    await reminders(ctx)
+    """The default at consent: the daily check-in alone. Every other kind waits for a yes
+    (onboarding asks; /settings and /remind turn one on later)."""
+    assert ctx.person is not None
+    for key, row in (await reminders(ctx)).items():
+        if key != CHECKIN and row.enabled:
+            row.enabled = False
+            reschedule(row, ctx.person, ctx.now)
+
+
+async def choose(
+    ctx: Ctx, kind: ReminderKind, times: tuple[time, ...] | None, on: bool = True
+) -> Reminder | None:
+    """Turn a kind on at `times` (None: the times it has) or off, scheduled from now.
+
+    None when it was off and stays off (no row is made for a kind never turned on).
+    """
+    assert ctx.person is not None
+    row = (await reminders(ctx)).get(kind.key)
+    if row is None:
+        if not on:
+            return None
+        row = await _add(ctx, kind)
+    if times:
+        row.times = schedule.format_times(times)
+    row.enabled = on
+    if not on:
+        row.snoozed_until = None
+    reschedule(row, ctx.person, ctx.now)
+    return row
+
+
+def describe(ctx: Ctx, kind: ReminderKind, row: Reminder | None, hint: bool = True) -> str:
+    """One kind as /settings shows it: "Core work: 18:00 every day, next today 18:00"; `hint`
+    says how to turn one that is off back on."""
+    if row is None or not row.enabled:
+        return f"{kind.label}: off" + (f" (/remind {kind.key} on)" if hint else "")
+    return f"{kind.label}: {_times(kind, row)}, next {_next(ctx, row)}"
 
 
 def _next(ctx: Ctx, row: Reminder) -> str:
@@ -140,12 +182,6 @@ def _next(ctx: Ctx, row: Reminder) -> str:
 def _times(kind: ReminderKind, row: Reminder) -> str:
     times = ", ".join(t.strftime("%H:%M") for t in schedule.parse_times(row.times))
     return f"{times} {schedule.describe_days(kind.days(row.weekdays_only))}"
-
-
-def _line(ctx: Ctx, kind: ReminderKind, row: Reminder | None) -> str:
-    if row is None or not row.enabled:
-        return f"{kind.label}: off (/remind {kind.key} on)"
-    return f"{kind.label}: {_times(kind, row)}, next {_next(ctx, row)}"
 
 
 def _label(row: Reminder) -> str:
@@ -165,19 +201,50 @@ def _state(ctx: Ctx) -> str:
 
 
 async def cmd_settings(ctx: Ctx, _: Command) -> list[Reply]:
-    """Each reminder with its next local fire time, quiet hours, and pause state."""
+    """Everything reminders follow, each reminder with its next local time, and buttons that
+    change each of them (the typed commands work as before)."""
     assert ctx.person is not None
     rows = await reminders(ctx)
     person = ctx.person
+    local = ctx.now.astimezone(ctx.tz)
+    weekday = formatting.WEEKDAY_NAMES[local.weekday()]
     quiet = (
-        f"Quiet hours: {person.quiet_start:%H:%M}-{person.quiet_end:%H:%M} (/quiet off)"
+        f"Quiet hours: {person.quiet_start:%H:%M}-{person.quiet_end:%H:%M}"
         if person.quiet_start is not None and person.quiet_end is not None
-        else "Quiet hours: none (/quiet 22:00-07:00 to set them)"
+        else "Quiet hours: none"
     )
-    lines = [f"Your reminders ({person.tz} time):"]
-    lines += [_line(ctx, kind, rows.get(kind.key)) for kind in reminder_kinds.kinds()]
-    lines += [quiet, _state(ctx), "Change a time with /remind core 19:00; /timezone for your zone."]
-    return [Reply("\n".join(lines), private=True)]
+    lines = [f"Your settings. Time zone: {person.tz} (it's {weekday} {local:%H:%M} there)."]
+    for kind in reminder_kinds.kinds():
+        lines.append(describe(ctx, kind, rows.get(kind.key)))
+        if kind.follow_up is not None:
+            lines.append(f"{NUDGE_LABEL}: {'on' if person.nudge else 'off'}")
+    lines += [
+        quiet,
+        _state(ctx),
+        "Tap to change. Typed commands work too: /remind core 19:00, /quiet 22:00-07:00, "
+        "/pause 3, /timezone Berlin.",
+    ]
+    off = person.stopped or (person.paused_until is not None and person.paused_until > ctx.now)
+    pause = (
+        Button("Resume reminders", actions.encode("g", "p", 0), Role.CONFIRM)
+        if off
+        else Button("Pause", actions.encode("g", "pause"))
+    )
+    nudge = Button(
+        f"{NUDGE_LABEL}: turn {'off' if person.nudge else 'on'}",
+        actions.encode("g", "n", 0 if person.nudge else 1),
+    )
+    kinds = [Button(k.label, actions.encode("g", "k", k.key)) for k in reminder_kinds.kinds()]
+    buttons = (
+        (
+            Button("Time zone", actions.encode("g", "zone")),
+            Button("Quiet hours", actions.encode("g", "quiet")),
+            pause,
+        ),
+        tuple(kinds[:3]),
+        (*kinds[3:], nudge),
+    )
+    return [Reply("\n".join(lines), buttons=buttons, private=True)]
 
 
 async def cmd_remind(ctx: Ctx, command: Command) -> list[Reply]:
@@ -199,20 +266,12 @@ async def cmd_remind(ctx: Ctx, command: Command) -> list[Reply]:
             return [Reply(f"One time for the {label.lower()} reminder, e.g. {kind.usage}.")]
         if len(times) > kind.max_times:
             return [Reply(f"At most {kind.max_times} {label.lower()} times a day.")]
-    row = (await reminders(ctx)).get(kind.key)
     if value == "off":
-        if row is not None:
-            row.enabled = False
-            row.snoozed_until = None
-            reschedule(row, ctx.person, ctx.now)
-            await ctx.commit()
+        await choose(ctx, kind, None, on=False)
+        await ctx.commit()
         return [Reply(f"{label} reminders off. /remind {kind.key} on brings them back.")]
-    if row is None:
-        row = await _add(ctx, kind)
-    if times is not None:
-        row.times = schedule.format_times(times)
-    row.enabled = True
-    reschedule(row, ctx.person, ctx.now)
+    row = await choose(ctx, kind, tuple(times) if times is not None else None)
+    assert row is not None
     await ctx.commit()
     return [Reply(f"{label} reminder: {_times(kind, row)}, next {_next(ctx, row)}.")]
 
@@ -293,24 +352,91 @@ async def cmd_stop(ctx: Ctx, _: Command) -> list[Reply]:
     ]
 
 
-async def on_snooze(ctx: Ctx, _: Action) -> list[Reply]:
-    """Snooze 1h on the core-work reminder: one extra reminder an hour from now."""
-    if ctx.person is None:
+async def on_snooze(ctx: Ctx, action: Action) -> list[Reply]:
+    """Snooze 1h on the core-work reminder: one extra reminder an hour from now.
+
+    An hour that falls in quiet hours ending on another day is not moved to their end unasked
+    (an evening routine is no use at 07:00): the person picks a reminder before they start
+    ([Before quiet hours]) or tomorrow's ([Tomorrow]).
+    """
+    person = ctx.person
+    if person is None:
         return consent_prompt(ctx, None)
-    if ctx.person.stopped:
+    if person.stopped:
         return [Reply("Reminders are stopped; send /resume to turn them on.", private=True)]
-    row = (await reminders(ctx))["core"]
-    c = schedule.controls_of(ctx.person)
-    when = schedule.send_time(ctx.now + SNOOZE, c)
+    row = (await reminders(ctx)).get("core")
+    if row is None or not row.enabled:
+        return [Reply("Core-work reminders are off; /remind core on turns them on.", private=True)]
+    choice = action.args[1] if len(action.args) > 1 else ""
+    if choice == "tomorrow":
+        row.snoozed_until = None
+        reschedule(row, person, ctx.now)
+        await ctx.commit()
+        text = f"Fine, no more today: your next core-work reminder is {_next(ctx, row)}."
+        return [Reply(text, private=True)]
+    c = schedule.controls_of(person)
+    when = ctx.now + SNOOZE
+    began = schedule.quiet_began(when, ctx.tz, c.quiet)
+    said = ""
+    if began is not None:
+        before = began - BEFORE_QUIET
+        fits = before - ctx.now >= SOONEST
+        ends = schedule.send_time(when, c)
+        if choice == "before" and fits:
+            when = before
+        elif schedule.local_date(ends, ctx.tz) == ctx.today:
+            when, said = ends, ", when your quiet hours end"
+        else:
+            return [_quiet_choice(ctx, row, before if fits else None)]
     if c.paused_until is not None and when < c.paused_until:
         return [Reply("Reminders are paused; send /resume to turn them on.", private=True)]
     row.snoozed_until = when
-    reschedule(row, ctx.person, ctx.now)
+    reschedule(row, person, ctx.now)
     await ctx.commit()
     local = when.astimezone(ctx.tz)
-    return [Reply(f"Snoozed: I'll remind you again at {local:%H:%M}.", private=True)]
+    return [Reply(f"Snoozed: I'll remind you again at {local:%H:%M}{said}.", private=True)]
+
+
+def _quiet_choice(ctx: Ctx, row: Reminder, before: datetime | None) -> Reply:
+    """A snooze would land in quiet hours: [Before quiet hours] when there is time, [Tomorrow]."""
+    person = ctx.person
+    assert person is not None and person.quiet_start is not None and person.quiet_end is not None
+    window = f"{person.quiet_start:%H:%M}-{person.quiet_end:%H:%M}"
+    c = schedule.controls_of(person)
+    regular = schedule.send_time(row.next_slot, c) if row.next_slot is not None else None
+    upcoming = schedule.describe_next(regular, ctx.tz, ctx.now) if regular else "tomorrow"
+    tomorrow = Button("Tomorrow", actions.encode("r", "snooze", "tomorrow"))
+    if before is None:
+        text = (
+            f"An hour from now is in your quiet hours ({window}), so not tonight: your next "
+            f"core-work reminder is {upcoming}."
+        )
+        return Reply(text, buttons=((tomorrow,),), private=True)
+    text = (
+        f"An hour from now is in your quiet hours ({window}). I can remind you at "
+        f"{before.astimezone(ctx.tz):%H:%M}, before they start, or leave it until {upcoming}."
+    )
+    early = Button("Before quiet hours", actions.encode("r", "snooze", "before"))
+    return Reply(text, buttons=((early, tomorrow),), private=True)
+
+
+async def on_answer(ctx: Ctx) -> list[Reply]:
+    """Any answer (a score, a tap, any message) ends a back-off (reminder_kinds/_backoff.py):
+    the count starts again, and someone told their reminders went quiet is welcomed back once.
+
+    Nothing is rescheduled: the rows kept their times, and what waited goes out again.
+    """
+    person = ctx.person
+    if person is None:
+        return []
+    told = _backoff.told(person.unanswered or 0)
+    person.unanswered = 0
+    person.answered_at = ctx.now
+    off = person.stopped or (person.paused_until is not None and person.paused_until > ctx.now)
+    return [Reply(WELCOME_BACK, private=True)] if told and not off else []
 
 
 ON_NEW_PERSON = (on_new_person,)
 ON_TIMEZONE = (on_timezone,)
 ON_REACHABLE = (reschedule_all,)
+ON_ANSWER = (on_answer,)

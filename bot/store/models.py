@@ -91,6 +91,15 @@ class Person(Base):
     episode_opened: Mapped[date | None] = mapped_column(Date, nullable=True)
     episode_rest: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     cleared_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # The question of onboarding or /settings a typed answer goes to ("checkin:739000": the
+    # check-in time, asked that day); None when none is open.
+    asking: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    # One nudge when no score came by a few hours after the check-in; only if they asked.
+    nudge: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Fewer nags for someone who stops answering (reminder_kinds/_backoff.py): check-ins sent
+    # in a row with no answer, and when they last said or tapped anything.
+    unanswered: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class CheckIn(Base):
@@ -108,6 +117,11 @@ class CheckIn(Base):
     source: Mapped[str] = mapped_column(String(16))  # chat | button | log | club
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
     note: Mapped[str | None] = mapped_column(String(280), nullable=True)
+    # For /undo: the score this row held before its last change and when that was recorded
+    # (a change undone goes back to it), and when the note was written.
+    previous_score: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)
+    previous_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    note_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class SymptomReport(Base):

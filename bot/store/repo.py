@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, cast
 
@@ -89,7 +90,11 @@ async def upsert_checkin(
     now: datetime,
     note: str | None = None,
 ) -> None:
-    """Store one score for (person, day, kind), replacing an earlier one (one statement)."""
+    """Store one score for (person, day, kind), replacing a different earlier one (one statement).
+
+    A changed score keeps its note (unless a new one is given) and remembers the score it
+    replaced, for /undo; the same score again changes nothing.
+    """
     stmt = _insert(s, CheckIn).values(
         person_id=person_id,
         day=day,
@@ -98,22 +103,133 @@ async def upsert_checkin(
         source=source,
         recorded_at=now,
         note=note,
+        note_at=now if note is not None else None,
     )
+    changes: dict[str, Any] = {
+        "score": score,
+        "source": source,
+        "recorded_at": now,
+        # In ON CONFLICT DO UPDATE the table's own columns are the row as it was.
+        "previous_score": CheckIn.score,
+        "previous_at": CheckIn.recorded_at,
+    }
+    if note is not None:
+        changes |= {"note": note, "note_at": now}
     stmt = stmt.on_conflict_do_update(
         index_elements=["person_id", "day", "kind"],
-        set_={"score": score, "source": source, "recorded_at": now, "note": note},
+        set_=changes,
+        where=CheckIn.score != score if note is None else None,
     )
     await s.execute(stmt)
 
 
-async def set_note(s: AsyncSession, person_id: int, day: date, note: str) -> bool:
+async def set_note(s: AsyncSession, person_id: int, day: date, note: str, now: datetime) -> bool:
     """Attach a note to the daily score of `day`; False when there is no score that day."""
     result = await s.execute(
         update(CheckIn)
         .where(CheckIn.person_id == person_id, CheckIn.day == day, CheckIn.kind == DAILY)
-        .values(note=note)
+        .values(note=note, note_at=now)
     )
     return bool(_rowcount(result))
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """One thing a person recorded, as /undo names and finds it again.
+
+    `what` is "s" (a score: `kind` is daily or run_*), "n" (the note on a daily score) or
+    "f" (a red-flag screen answer: `kind` is its code); `row` is the row's id.
+    """
+
+    what: str
+    row: int
+    day: date
+    kind: str
+    at: datetime
+    score: int | None = None
+    previous: int | None = None
+    note: str | None = None
+
+
+# When two things share an instant, the one that can only follow the other counts as later:
+# a note needs its score, and the screen follows the score that asked for it.
+_LATER = {"s": 0, "f": 1, "n": 2}
+
+
+async def recorded_since(s: AsyncSession, person_id: int, since: datetime) -> list[Recorded]:
+    """Scores, notes and red-flag answers recorded from `since` on, the latest first."""
+    found: list[Recorded] = []
+    rows = await s.scalars(
+        select(CheckIn).where(
+            CheckIn.person_id == person_id,
+            or_(CheckIn.recorded_at >= since, CheckIn.note_at >= since),
+        )
+    )
+    for c in rows:
+        if c.recorded_at >= since:
+            found.append(
+                Recorded("s", c.id, c.day, c.kind, c.recorded_at, c.score, c.previous_score, c.note)
+            )
+        if c.note is not None and c.note_at is not None and c.note_at >= since:
+            found.append(Recorded("n", c.id, c.day, c.kind, c.note_at, c.score, note=c.note))
+    answers = await s.scalars(
+        select(SymptomReport).where(
+            SymptomReport.person_id == person_id, SymptomReport.recorded_at >= since
+        )
+    )
+    found += [Recorded("f", a.id, a.day, a.code, a.recorded_at) for a in answers]
+    found.sort(key=lambda r: (r.at, _LATER[r.what], r.row), reverse=True)
+    return found
+
+
+async def undo_score(s: AsyncSession, person_id: int, row: int) -> int | None:
+    """Take back a score's last change: the score before it when there was one (returned),
+    else the whole row with its note."""
+    checkin = await s.get(CheckIn, row)
+    if checkin is None or checkin.person_id != person_id:
+        return None
+    previous = checkin.previous_score
+    if previous is None or checkin.previous_at is None:
+        await s.execute(delete(CheckIn).where(CheckIn.id == row))
+        return None
+    checkin.score = previous
+    checkin.recorded_at = checkin.previous_at
+    checkin.previous_score = None
+    checkin.previous_at = None
+    return previous
+
+
+async def remove_note(s: AsyncSession, person_id: int, row: int) -> None:
+    """Take a note off its score."""
+    await s.execute(
+        update(CheckIn)
+        .where(CheckIn.id == row, CheckIn.person_id == person_id)
+        .values(note=None, note_at=None)
+    )
+
+
+async def remove_answer(s: AsyncSession, person_id: int, row: int) -> None:
+    """Remove one red-flag screen answer."""
+    await s.execute(
+        delete(SymptomReport).where(SymptomReport.id == row, SymptomReport.person_id == person_id)
+    )
+
+
+async def reminder_sent_between(
+    s: AsyncSession, person_id: int, kinds: Collection[str], start: datetime, end: datetime
+) -> bool:
+    """Whether a reminder of one of `kinds` went out to the person in [start, end)."""
+    found = await s.scalar(
+        select(Delivery.id)
+        .where(
+            Delivery.person_id == person_id,
+            Delivery.kind.in_(sorted(kinds)),
+            Delivery.sent_at >= start,
+            Delivery.sent_at < end,
+        )
+        .limit(1)
+    )
+    return found is not None
 
 
 async def notes_since(s: AsyncSession, person_id: int, since: date) -> dict[date, str]:
@@ -323,6 +439,19 @@ async def remove_escalations_above(s: AsyncSession, person_id: int, day: date, t
     return bool(_rowcount(result))
 
 
+async def remove_escalations(
+    s: AsyncSession, person_id: int, day: date, tiers: Collection[str]
+) -> None:
+    """Withdraw a day's announcements of these tiers (their reason is gone)."""
+    await s.execute(
+        delete(Escalation).where(
+            Escalation.person_id == person_id,
+            Escalation.day == day,
+            Escalation.tier.in_(sorted(tiers)),
+        )
+    )
+
+
 async def escalations_since(s: AsyncSession, person_id: int, since: date) -> list[tuple[date, str]]:
     """Announced tiers as (day, tier), oldest first."""
     return [(d, t) for d, t, _ in await escalation_notes_since(s, person_id, since)]
@@ -424,6 +553,8 @@ async def export_rows(s: AsyncSession, person_id: int) -> list[Sequence[object]]
         )
         if person.stopped:
             rows.append(("person", "", "reminders_stopped", "yes", "", ""))
+        if person.nudge:
+            rows.append(("person", "", "nudge_if_no_score", "on", "", ""))
         if person.paused_until:
             rows.append(("person", "", "paused_until", person.paused_until.isoformat(), "", ""))
         if person.quiet_start and person.quiet_end:
@@ -453,6 +584,12 @@ async def export_rows(s: AsyncSession, person_id: int) -> list[Sequence[object]]
         rows.append(
             ("checkin", c.day.isoformat(), c.kind, c.score, c.note or "", c.recorded_at.isoformat())
         )
+        if c.previous_score is not None and c.previous_at is not None:
+            # The score before its last change, kept so /undo can put it back: stored, so shown.
+            before = c.previous_at.isoformat()
+            rows.append(
+                ("checkin_before_change", c.day.isoformat(), c.kind, c.previous_score, "", before)
+            )
     for sr in await s.scalars(
         select(SymptomReport)
         .where(SymptomReport.person_id == person_id)

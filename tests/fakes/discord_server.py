@@ -251,6 +251,8 @@ class FakeUser:
     id: int
     name: str
     bot: bool = False
+    # The language of the person's Discord app: interactions carry it as `locale`.
+    locale: str = "en-US"
 
     def payload(self) -> dict[str, Any]:
         """Return the user object as Discord sends it."""
@@ -1070,13 +1072,16 @@ class DiscordFake:
 
     # ------------------------------------------------------------------ world setup
 
-    def user(self, uid: int, name: str | None = None) -> FakeUser:
-        """Return the user with this id, creating (or renaming) them."""
+    def user(self, uid: int, name: str | None = None, *, locale: str | None = None) -> FakeUser:
+        """Return the user with this id, creating (or renaming) them; `locale` is their app's
+        language ("en-US" unless given)."""
         found = self.users.get(uid)
         if found is None:
             found = self.users[uid] = FakeUser(uid, name or f"user{uid}")
         elif name is not None:
             found.name = name
+        if locale is not None:
+            found.locale = locale
         return found
 
     def guild(
@@ -1773,7 +1778,7 @@ class DiscordFake:
             "data": data,
             "channel_id": str(chan.id),
             "channel": chan.payload(),
-            "locale": "en-US",
+            "locale": person.locale,
             "entitlements": [],
             "authorizing_integration_owners": inter.integration_owners(),
             "context": 0 if g else 1,

@@ -30,6 +30,10 @@ Deliberate differences from the real server, each in the stricter direction or d
 - Photos must be PNG, JPEG, GIF, WebP or BMP bytes (else ``IMAGE_PROCESS_FAILED``); remote
   URLs are accepted without fetching.
 - Message ids count per chat; inline messages (``inline_message_id``) are not supported.
+- A reply keyboard (``keyboard``) is kept per chat, as a phone shows it, until a
+  ``remove_keyboard`` arrives; a location or contact request in a group is refused as the
+  real server refuses it. ``tap_reply_key`` sends a key's label as text; ``share_location``
+  sends a location message (through the keyboard's location key when ``via`` names it).
 """
 
 from __future__ import annotations
@@ -114,6 +118,7 @@ BOOL_PARAMS = frozenset(
         "has_spoiler",
         "disable_content_type_detection",
         "show_caption_above_media",
+        "allow_paid_broadcast",
     }
 )
 JSON_PARAMS = frozenset(
@@ -378,6 +383,10 @@ class FakeChat:
     bot_status: str = "member"  # "member", "administrator", "left" or "kicked"
     blocked: bool = False
     migrated_to: int | None = None
+    # The reply keyboard the bot put in place of the phone's keyboard (None: the phone's own);
+    # a one-time keyboard is hidden once used, but stays until the bot removes it.
+    reply_keyboard: JSON | None = None
+    reply_keyboard_hidden: bool = False
 
     def to_api(self) -> JSON:
         """The Bot API Chat object."""
@@ -413,7 +422,10 @@ class SentMessage:
     raw: str | None = None  # text or caption exactly as the bot sent it
     parse_mode: str | None = None
     entities: list[JSON] = field(default_factory=list)
-    reply_markup: JSON | None = None
+    reply_markup: JSON | None = None  # an inline keyboard: the only kind a Message carries
+    # A reply keyboard (or its removal) sent with the message: it shows in place of the phone's
+    # keyboard, not on the message (FakeChat.reply_keyboard).
+    phone_keyboard: JSON | None = None
     reply_to_message_id: int | None = None
     photo: bytes | None = None
     document: bytes | None = None
@@ -424,6 +436,9 @@ class SentMessage:
     deleted: bool = False
     sent_at: float = 0.0
     edit_date: int | None = None
+    # Sent with allow_paid_broadcast (sendMessage, sendPhoto, sendDocument): Telegram lets such
+    # messages past the free 30 a second and charges Stars for them.
+    paid_broadcast: bool = False
     _from: JSON = field(default_factory=dict, repr=False)
     _chat: JSON = field(default_factory=dict, repr=False)
     _keyboards_seen: list[JSON] = field(default_factory=list, repr=False)
@@ -539,6 +554,14 @@ class _Rule:
         elif self.method.lower() != method.lower():
             return False
         return self.chat_id is None or params.get("chat_id") == self.chat_id
+
+
+def _inline(markup: JSON | None) -> JSON | None:
+    return markup if markup is not None and "inline_keyboard" in markup else None
+
+
+def _not_inline(markup: JSON | None) -> JSON | None:
+    return markup if markup is not None and "inline_keyboard" not in markup else None
 
 
 def _photo_sizes(stored: StoredFile) -> list[JSON]:
@@ -857,6 +880,50 @@ class TelegramFake:
                 reply_to.to_api() if isinstance(reply_to, SentMessage) else reply_to
             )
         return self.queue_update({"message": message})
+
+    def reply_keys(self, user: FakeUser) -> list[str]:
+        """The labels on the reply keyboard in this person's private chat ([] when none)."""
+        keyboard = self.private_chat(user).reply_keyboard
+        if keyboard is None:
+            return []
+        return [b if isinstance(b, str) else b["text"] for row in keyboard["keyboard"] for b in row]
+
+    def _reply_key(self, user: FakeUser, label: str) -> JSON | str:
+        chat = self.private_chat(user)
+        keyboard = chat.reply_keyboard
+        if keyboard is None:
+            raise ValueError(f"no reply keyboard in chat {chat.id}")
+        for row in keyboard["keyboard"]:
+            for button in row:
+                if (button if isinstance(button, str) else button["text"]) == label:
+                    if keyboard.get("one_time_keyboard"):
+                        chat.reply_keyboard_hidden = True
+                    return button
+        raise ValueError(f"no reply keyboard button {label!r}; labels: {self.reply_keys(user)}")
+
+    def tap_reply_key(self, user: FakeUser, label: str) -> JSON:
+        """Tap a text button of the reply keyboard: the phone sends its label as a message."""
+        button = self._reply_key(user, label)
+        if isinstance(button, dict) and any(
+            button.get(k) for k in ("request_location", "request_contact")
+        ):
+            raise ValueError(f"{label!r} asks for something: use share_location")
+        return self.send_text(user, label)
+
+    def share_location(
+        self, user: FakeUser, latitude: float, longitude: float, *, via: str | None = None
+    ) -> JSON:
+        """The person shares their location; `via` is the reply keyboard's location button
+        they tap (it must ask for a location), None when they attach it themselves."""
+        if via is not None:
+            button = self._reply_key(user, via)
+            if not (isinstance(button, dict) and button.get("request_location")):
+                raise ValueError(f"{via!r} does not ask for a location")
+        if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+            raise ValueError("no such place")
+        chat = self.private_chat(user)
+        location = {"latitude": latitude, "longitude": longitude}
+        return self.queue_update({"message": self._user_message(user, chat, location=location)})
 
     def press(self, user: FakeUser, message: SentMessage, data: str, *, check: bool = True) -> JSON:
         """Queue a tap on an inline button of a bot message; returns the callback_query update.
@@ -1336,7 +1403,42 @@ class TelegramFake:
         if chat.bot_status == "left":
             raise ApiError(403, f"Forbidden: bot is not a member of the {kind}")
 
-    def _check_markup(self, markup: Any, *, inline_only: bool = False) -> JSON | None:
+    def _check_reply_keyboard(self, markup: JSON, chat: FakeChat | None) -> JSON:
+        rows = markup["keyboard"]
+        if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
+            raise bad_request("can't parse reply keyboard markup JSON object")
+        if not any(rows):
+            raise bad_request("keyboard must be non-empty")
+        for row in rows:
+            for button in row:
+                if isinstance(button, str):
+                    continue
+                if not isinstance(button, dict) or not isinstance(button.get("text"), str):
+                    raise bad_request("can't parse keyboard button: Text must be a String")
+                if not button["text"].strip():
+                    raise bad_request("keyboard button text must be non-empty")
+                asks = [k for k in ("request_location", "request_contact") if button.get(k)]
+                if len(asks) > 1:
+                    raise bad_request("can't parse keyboard button: only one request is allowed")
+                if asks and chat is not None and chat.type != "private":
+                    what = "location" if asks[0] == "request_location" else "contact"
+                    raise bad_request(f"{what} can be requested in a private chats only")
+        return markup
+
+    def _shows(self, chat: FakeChat, markup: JSON | None) -> None:
+        """What a phone shows after a bot message: its reply keyboard, or the phone's own."""
+        if markup is None:
+            return
+        if "keyboard" in markup:
+            chat.reply_keyboard = markup
+            chat.reply_keyboard_hidden = False
+        elif markup.get("remove_keyboard"):
+            chat.reply_keyboard = None
+            chat.reply_keyboard_hidden = False
+
+    def _check_markup(
+        self, markup: Any, *, inline_only: bool = False, chat: FakeChat | None = None
+    ) -> JSON | None:
         if markup is None:
             return None
         if not isinstance(markup, dict):
@@ -1344,7 +1446,13 @@ class TelegramFake:
         if "inline_keyboard" not in markup:
             if inline_only:
                 raise bad_request("inline keyboard expected")
-            if any(k in markup for k in ("keyboard", "remove_keyboard", "force_reply")):
+            if "keyboard" in markup:
+                return self._check_reply_keyboard(markup, chat)
+            if "remove_keyboard" in markup:
+                if markup["remove_keyboard"] is not True:
+                    raise bad_request("can't parse reply keyboard markup JSON object")
+                return markup
+            if "force_reply" in markup:
                 return markup
             raise bad_request("can't parse reply keyboard markup JSON object")
         rows = markup["inline_keyboard"]
@@ -1428,6 +1536,7 @@ class TelegramFake:
             method=method,
             parse_mode=params.get("parse_mode"),
             sent_at=self._monotonic(),
+            paid_broadcast=bool(params.get("allow_paid_broadcast")),
             _from=self.bot.to_api(),
             _chat=chat.to_api(),
             **fields,
@@ -1531,8 +1640,9 @@ class TelegramFake:
         text, entities = self._formatted(params, "text", MAX_TEXT_LENGTH, "message is too long")
         if not text.strip():
             raise bad_request("message text is empty")
-        markup = self._check_markup(params.get("reply_markup"))
+        markup = self._check_markup(params.get("reply_markup"), chat=chat)
         reply_to = self._reply_target(chat, params)
+        self._shows(chat, markup)
         return self._record_send(
             chat,
             "sendMessage",
@@ -1540,7 +1650,8 @@ class TelegramFake:
             text=text,
             raw=str(params["text"]),
             entities=entities,
-            reply_markup=markup,
+            reply_markup=_inline(markup),
+            phone_keyboard=_not_inline(markup),
             reply_to_message_id=reply_to,
         )
 
@@ -1553,10 +1664,11 @@ class TelegramFake:
             caption, entities = self._formatted(
                 params, "caption", MAX_CAPTION_LENGTH, "message caption is too long"
             )
-        markup = self._check_markup(params.get("reply_markup"))
+        markup = self._check_markup(params.get("reply_markup"), chat=chat)
         reply_to = self._reply_target(chat, params)
         stored = self._upload(params, files, key)
         self._files[stored.file_id] = stored
+        self._shows(chat, markup)
         return self._record_send(
             chat,
             method,
@@ -1564,7 +1676,8 @@ class TelegramFake:
             caption=caption,
             raw=params.get("caption"),
             entities=entities,
-            reply_markup=markup,
+            reply_markup=_inline(markup),
+            phone_keyboard=_not_inline(markup),
             reply_to_message_id=reply_to,
             file=stored,
             filename=stored.filename,

@@ -88,6 +88,15 @@ class Recipient(Protocol):
     @property
     def cleared_on(self) -> date | None: ...
 
+    @property
+    def tz(self) -> str: ...
+
+    @property
+    def unanswered(self) -> int: ...
+
+    @property
+    def answered_at(self) -> datetime | None: ...
+
 
 @dataclass(frozen=True, slots=True)
 class Due:
@@ -118,12 +127,17 @@ class Send:
     A builder returning None sends nothing for that slot (already answered, or not fitting).
     `held_by_episode`: it waits while an episode is open (CLINICAL.md "Episodes"): no "time
     for your core work" after "go to the emergency department".
+    `asks`: the daily question. Each one sent with no answer counts towards backing off
+    (_backoff.py), and its builder decides how it backs off.
+    `backs_off`: it waits once reminders went quiet for someone who stopped answering.
     """
 
     key: str
     build: Builder
     facts: tuple[Fact[Any], ...] = ()
     held_by_episode: bool = False
+    asks: bool = False
+    backs_off: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +152,9 @@ class ReminderKind:
     send: Send  # the regular slot
     extra: Send | None = None  # the one-off send: a snooze, a nudge
     follow_up: FollowUp | None = None  # schedules `extra` after each regular send
-    on_by_default: bool = True  # off: no row until the person turns it on
+    # A new person starts with the daily check-in alone; any other kind has no row until the
+    # person turns it on (onboarding asks; reminders.choose, /remind).
+    on_by_default: bool = False
     max_times: int = 1  # times a day one person may set
 
     def days(self, weekdays_only: bool) -> frozenset[int]:

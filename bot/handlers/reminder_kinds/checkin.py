@@ -5,20 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-from sqlalchemy import select
+from sqlalchemy import literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import formatting
 from bot.events import Reply
 from bot.handlers import episodes
-from bot.handlers.reminder_kinds import Due, Fact, ReminderKind, Send, Wanted, reminder
+from bot.handlers.reminder_kinds import Due, Fact, ReminderKind, Send, Wanted, _backoff, reminder
 from bot.handlers.reminder_kinds._facts import SCORED
-from bot.schedule import Schedule, apply_quiet_hours
+from bot.schedule import Schedule, apply_quiet_hours, local_date, zone
 from bot.store.arrays import among
-from bot.store.models import Escalation
-from bot.trends import Tier
+from bot.store.models import Escalation, Person, SymptomReport
+from bot.trends import Tier, symptom
 
-CHECKIN = "Morning check-in: how's your SI pain today, from 0 (none) to 10 (worst)? Tap a number."
+CHECKIN = "Check-in: how's your SI pain today, from 0 (none) to 10 (worst)? Tap a number."
 FOLLOW_UP = "Yesterday I said: {said}."
 FOLLOW_UP_RUN = (
     "How did the run, or the rest, go? If you ran, /run 3 after yesterday logs how it felt."
@@ -37,6 +37,17 @@ NUDGE = (
     "A gentle nudge: no score from you yet today. Tap a number when you have a moment, "
     "it takes a second."
 )
+# Backing off when nobody answers (_backoff.py): said once, then once a week.
+GOING_QUIET = (
+    "No answer for three days, and that's fine. I'll stop the daily nudges for now: just this "
+    "question once a day, and once a week if it stays quiet. Any answer brings your reminders "
+    "back."
+)
+QUESTION = "How's your SI pain today, from 0 (none) to 10 (worst)? Tap a number."
+STILL_HERE = (
+    "Still here if you need me. How's your SI pain today, from 0 (none) to 10 (worst)? One "
+    "tap, or any message, brings your reminders back."
+)
 
 # One gentle nudge after a missed check-in, but never late in the evening
 # or on the next day: a late-night nudge about a morning score helps nobody.
@@ -47,8 +58,6 @@ FOLLOW_UP_TIERS = frozenset({"modify", "professional", "urgent", "emergency"})
 # "See a professional" opens no episode; this many days later the check-in asks once
 # whether it was booked (CLINICAL.md "Episodes").
 BOOKED_AFTER_DAYS = 3
-
-_SCORE_KEYBOARD = formatting.score_keyboard()
 
 
 def nudge_at(
@@ -76,27 +85,44 @@ def nudge_at(
 class Advised:
     """What a day's check-in follows up: yesterday's advice, and a professional to book."""
 
-    said: str | None  # the highest follow-up tier announced yesterday
+    said: str | None  # the highest follow-up tier given yesterday
     ask_booked: bool  # "see a professional" was said BOOKED_AFTER_DAYS ago
+
+    @property
+    def follows_up(self) -> bool:
+        """Whether the check-in carries advice's follow-up: it goes out whatever the back-off."""
+        return self.said is not None or self.ask_booked
 
 
 async def _advised(s: AsyncSession, wanted: Wanted) -> dict[tuple[int, date], Advised]:
     ids = sorted({pid for pid, _ in wanted})
     earliest = min(day for _, day in wanted)
-    rows = await s.execute(
-        select(Escalation.person_id, Escalation.day, Escalation.tier).where(
-            among(s, Escalation.person_id, ids),
-            Escalation.day >= earliest - timedelta(days=BOOKED_AFTER_DAYS),
-            Escalation.tier.in_(sorted(FOLLOW_UP_TIERS)),
-        )
+    announced = select(
+        Escalation.person_id, Escalation.day, Escalation.tier, literal(False).label("flag")
+    ).where(
+        among(s, Escalation.person_id, ids),
+        Escalation.day >= earliest - timedelta(days=BOOKED_AFTER_DAYS),
+        Escalation.tier.in_(sorted(FOLLOW_UP_TIERS)),
+    )
+    # A warning sign reported again within days of its advice is not announced (and not
+    # stored) again, but its advice is said with it: yesterday's flags count as advice given.
+    flagged = select(
+        SymptomReport.person_id, SymptomReport.day, SymptomReport.code, literal(True)
+    ).where(
+        among(s, SymptomReport.person_id, ids),
+        SymptomReport.day >= earliest - timedelta(days=1),
     )
     highest: dict[tuple[int, date], str] = {}
     professional: set[tuple[int, date]] = set()
-    for pid, day, tier in rows:
+    for pid, day, name, flag in await s.execute(announced.union_all(flagged)):
+        found = symptom(name) if flag else None
+        tier = found.tier.key if found is not None else name
+        if tier not in FOLLOW_UP_TIERS:
+            continue  # "none of these"
         known = highest.get((pid, day))
         if known is None or Tier[tier.upper()] > Tier[known.upper()]:
             highest[(pid, day)] = tier
-        if tier == Tier.PROFESSIONAL.key:
+        if tier == Tier.PROFESSIONAL.key and not flag:
             professional.add((pid, day))
     return {
         (pid, day): Advised(
@@ -110,18 +136,29 @@ async def _advised(s: AsyncSession, wanted: Wanted) -> dict[tuple[int, date], Ad
 ADVISED: Fact[Advised] = Fact("advised", _advised)
 
 
-def checkin(said: str | None, ask_booked: bool, ask_run: bool = True) -> Reply:
+def checkin(
+    said: str | None,
+    ask_booked: bool,
+    ask_run: bool = True,
+    day: date | None = None,
+    head: str = CHECKIN,
+) -> Reply:
     """The daily check-in with the 0-10 keyboard; it names yesterday's advice (`said`, a tier's
-    title) and, three days after "see a professional", asks once whether it was booked."""
-    parts = [CHECKIN]
+    title) and, three days after "see a professional", asks once whether it was booked.
+
+    `head` opens it: the plain question, or while backing off the going-quiet or the weekly
+    words (going_quiet, still_here)."""
+    parts = [head]
     if said is not None:
         # Only "ease off" invites a run report; after "see a professional" it would not fit.
         follow = FOLLOW_UP.format(said=formatting.in_sentence(said))
         parts.append(f"{follow} {FOLLOW_UP_RUN}" if ask_run else f"{follow} {FOLLOW_UP_LOG}")
-    buttons = _SCORE_KEYBOARD
+    # The buttons carry the day they ask about: a tap after midnight files the score under
+    # the evening that asked.
+    buttons = formatting.score_keyboard(day=day)
     if ask_booked:
         parts.append(BOOKED)
-        buttons = (*episodes.booked_buttons(), *_SCORE_KEYBOARD)
+        buttons = (*episodes.booked_buttons(), *buttons)
     return reminder("checkin", "\n\n".join(parts), buttons)
 
 
@@ -133,16 +170,21 @@ def episode_checkin(said: str, opened: date | None, today: date, resting: bool =
     said = formatting.in_sentence(said)
     if resting:
         text = RESTING.format(when=when, said=said)
-        buttons = (*episodes.cleared_buttons(), *_SCORE_KEYBOARD)
+        buttons = (*episodes.cleared_buttons(), *formatting.score_keyboard(day=today))
     else:
         text = EPISODE.format(question=episodes.CHECKED_QUESTION, when=when, said=said)
-        buttons = (*episodes.checked_buttons(), *_SCORE_KEYBOARD)
+        buttons = (*episodes.checked_buttons(), *formatting.score_keyboard(day=today))
     return reminder("checkin", text, buttons)
 
 
-def nudge() -> Reply:
+def going_quiet() -> str:
+    """The head of the check-in that says reminders go quiet, with the day's question."""
+    return f"{GOING_QUIET}\n\n{QUESTION}"
+
+
+def nudge(day: date | None = None) -> Reply:
     """The one nudge after a check-in with no score."""
-    return reminder("nudge", NUDGE, _SCORE_KEYBOARD)
+    return reminder("nudge", NUDGE, formatting.score_keyboard(day=day))
 
 
 def _build_checkin(due: Due) -> Reply | None:
@@ -155,11 +197,35 @@ def _build_checkin(due: Due) -> Reply | None:
         return None  # today's score is in already: no question about it
     advised = due.fact(ADVISED)
     title = tiers[advised.said].title if advised.said else None
-    return checkin(title, advised.ask_booked, ask_run=advised.said == Tier.MODIFY.key)
+    count = person.unanswered
+    if _backoff.paused(count) and not advised.follows_up:
+        answered = person.answered_at
+        answered_on = local_date(answered, zone(person.tz)) if answered is not None else None
+        if not _backoff.weekly_day(answered_on, due.day):
+            return None
+    head = (
+        going_quiet()
+        if _backoff.going_quiet(count)
+        else STILL_HERE
+        if _backoff.paused(count)
+        else CHECKIN
+    )
+    return checkin(title, advised.ask_booked, advised.said == Tier.MODIFY.key, due.day, head)
+
+
+async def _wants_nudge(s: AsyncSession, wanted: Wanted) -> dict[tuple[int, date], bool]:
+    ids = sorted({pid for pid, _ in wanted})
+    rows = await s.execute(select(Person.id).where(among(s, Person.id, ids), Person.nudge))
+    on = {pid for (pid,) in rows}
+    return {pair: pair[0] in on for pair in wanted}
+
+
+# The nudge is a second message that day: only for those who turned it on (/settings).
+WANTS_NUDGE: Fact[bool] = Fact("wants_nudge", _wants_nudge)
 
 
 def _build_nudge(due: Due) -> Reply | None:
-    return None if due.fact(SCORED) else nudge()
+    return None if due.fact(SCORED) or not due.fact(WANTS_NUDGE) else nudge(due.day)
 
 
 KIND = ReminderKind(
@@ -168,8 +234,9 @@ KIND = ReminderKind(
     default=Schedule((time(8, 0),)),
     usage="/remind checkin 07:30",
     words=("check-in", "check", "score"),
-    send=Send("checkin", _build_checkin, (SCORED, ADVISED)),
+    send=Send("checkin", _build_checkin, (SCORED, ADVISED), asks=True, backs_off=False),
     # Nobody should be nagged for a score on their way to a doctor.
-    extra=Send("nudge", _build_nudge, (SCORED,), held_by_episode=True),
+    extra=Send("nudge", _build_nudge, (SCORED, WANTS_NUDGE), held_by_episode=True),
     follow_up=nudge_at,
+    on_by_default=True,
 )

@@ -77,6 +77,6 @@ KIND = ReminderKind(
     usage="/remind weekly 19:00",
     words=("week", "summary"),
     # A week's figures after "get help" would read as if training went on as usual.
-    send=Send("weekly", _build, (VIEW,), held_by_episode=True),
-    on_by_default=False,
+    # It goes only for a week with scores, so it never nags someone who stopped answering.
+    send=Send("weekly", _build, (VIEW,), held_by_episode=True, backs_off=False),
 )
