@@ -14,7 +14,7 @@ from bot import actions, parsing
 from bot.clock import Clock
 from bot.context import Ctx, Handlers
 from bot.events import ChatKind, Incoming, Kind, Reply
-from bot.handlers.prompts import consent_prompt
+from bot.handlers.prompts import OVER_SCALE, consent_prompt
 from bot.parsing import Command
 from bot.settings import Settings
 from bot.store import repo
@@ -30,7 +30,6 @@ SAVE_FAILED = "I could not save that, please send it again in a minute."
 BROKEN = "Something went wrong on my side and nothing was changed. Please try again."
 EXPIRED = "This button has expired. Send /checkin for fresh buttons."
 GROUP_ONLY_PRIVATE = "Let's keep your health data private: send me that in a direct message."
-OVER_SCALE = "The scale stops at 10, so I've taken that as 10/10."
 TOP_SCORE = str(parsing.MAX_SCORE)
 CONSENT = "c"  # the consent buttons' action kind (bot.handlers.core)
 # The console adapter's platform name: console-only commands are suggested only there.

@@ -86,7 +86,8 @@ async def test_a_later_score_the_same_day_replaces_the_first_and_says_so(app: Ap
     assert await scores(app, "ann") == {date(2026, 3, 2): 5}
 
 
-# "11" is not here: it means the worst pain and is taken as 10/10 (tests/test_typed_answers.py).
+# "11" and "/checkin 11" are not here: they mean the worst pain and are taken as 10/10
+# (tests/test_typed_answers.py, tests/test_safety_chat.py).
 BAD_INPUT = [
     "-1",
     "3.5",
@@ -97,7 +98,7 @@ BAD_INPUT = [
     "'; DROP TABLE checkins;--",
     "4\u200b\u200b2",
     "\u202e4\u202c1",
-    "/checkin 11",
+    "/checkin 25",
     "/log banana",
     "/log 4 someday",
 ]

@@ -602,3 +602,30 @@ async def test_a_warning_sign_reported_again_after_clearance_reopens_the_follow_
     assert len([a for a in advised if a.tier == "urgent"]) == 2  # the second report is on record
     morning = [t for _, _, t in await ann.wait(hours=24)]
     assert any(t.startswith("Have you been checked by a doctor or physio?") for t in morning)
+
+
+async def test_cleared_names_only_the_reminders_the_person_chose(app: App) -> None:
+    """Someone who never chose core work or posture tips is not told they are "back on"."""
+    ann = Person_(app, "ann", tz="Europe/Berlin")
+    await ann.chat.onboard()
+    await ann.say("/symptoms")
+    await ann.say("Fever with back pain")
+    await ann.wait(hours=25)
+    cleared = await ann.say("Yes, cleared to train")
+    assert "Good to hear you've been checked." in cleared
+    assert "posture" not in cleared.lower() and "core-work" not in cleared.lower()
+
+    bob = Person_(app, "bob", tz="Europe/Berlin")
+    await bob.chat.onboard()
+    await bob.say("/remind core on")
+    await bob.say("/symptoms")
+    await bob.say("Fever with back pain")
+    await bob.wait(hours=25)
+    assert "Core-work reminders are back on." in await bob.say("Yes, cleared to train")
+
+
+async def test_checkin_above_the_scale_is_a_ten_with_the_safety_check(app: App) -> None:
+    ann = await ready(app)
+    said = await ann.say("/checkin 11")
+    assert "The scale stops at 10, so I've taken that as 10/10." in said
+    assert "10/10" in said.split("\n", 1)[1] and "A quick safety check" in said

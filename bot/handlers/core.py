@@ -11,7 +11,7 @@ from bot.actions import Action
 from bot.context import Ctx
 from bot.events import Attachment, Button, ChatKind, Kind, Reply, Role
 from bot.handlers import advice, clubs, onboarding
-from bot.handlers.prompts import ask_score, consent_prompt, disclaimer
+from bot.handlers.prompts import OVER_SCALE, ask_score, consent_prompt, disclaimer
 from bot.handlers.scores import record_score, score_before_consent, tapped_score, typed_score
 from bot.parsing import Command
 from bot.store import repo
@@ -106,11 +106,16 @@ async def cmd_checkin(ctx: Ctx, command: Command) -> list[Reply]:
     if not command.args:
         return [ask_score()]
     value = parsing.score_in(command.raw_args)
+    over = value is None and parsing.read_score(command.raw_args).over_scale
+    if over:
+        value = parsing.MAX_SCORE  # "/checkin 11" means as bad as it gets: the screen comes
     if value is None:
         usage = Reply("Scores are a whole number from 0 to 10, for example /checkin 4.")
         return await advice.read_text(ctx, command.raw_args, [usage])
     flags = redflags.read(command.raw_args)
     replies = await typed_score(ctx, value, flags.emergency_codes)
+    if over:
+        replies = [Reply(OVER_SCALE, private=True), *replies]
     return await advice.read_text(ctx, command.raw_args, replies, flags)
 
 

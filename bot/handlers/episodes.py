@@ -16,6 +16,9 @@ from bot.parsing import Command
 from bot.store import repo
 from bot.trends import Tier
 
+# The reminders an open episode holds back, as "cleared" names them (only those chosen).
+HELD_DURING_EPISODE = (("core", "core-work"), ("posture", "posture"))
+
 CLEARED = "Yes, cleared to train"
 REST = "Yes, told to rest"
 NOT_YET = "Not yet"
@@ -92,10 +95,13 @@ async def on_checked(ctx: Ctx, action: Action) -> list[Reply]:
     person.episode_rest = False
     person.cleared_on = ctx.today
     await ctx.commit()
+    chosen = {r.kind for r in await repo.reminders_of(ctx.session, person.id) if r.enabled}
+    held = [label for kind, label in HELD_DURING_EPISODE if kind in chosen]
+    back = f" {' and '.join(held).capitalize()} reminders are back on." if held else ""
     text = (
-        "Good to hear you've been checked. Core-work and posture reminders are back on. For the "
-        "next week I'll keep your training advice at an easy level (shorter, slower, flat or "
-        "soft ground), then back to the usual rules. Follow what your clinician told you first."
+        f"Good to hear you've been checked.{back} For the next week I'll keep your training "
+        "advice at an easy level (shorter, slower, flat or soft ground), then back to the usual "
+        "rules. Follow what your clinician told you first."
     )
     return [Reply(text, private=True), ask_score()]
 

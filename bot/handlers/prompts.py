@@ -8,6 +8,8 @@ from bot import actions, formatting
 from bot.context import Ctx
 from bot.events import Button, Reply, Role
 
+# A score above the scale ("11", "15/10") is read as the top of it, and said so.
+OVER_SCALE = "The scale stops at 10, so I've taken that as 10/10."
 ASK_SCORE = "How's your SI pain right now, from 0 (none) to 10 (worst imaginable)?"
 CONSENT_TEXT = (
     "{disclaimer}\n\n"
