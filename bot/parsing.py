@@ -965,29 +965,32 @@ _ABBREVIATIONS: dict[str, tuple[str, str]] = {
     "brt": ("America/Sao_Paulo", "Brasília Time"),
     "art": ("America/Argentina/Buenos_Aires", "Argentina Time"),
 }
-# Countries spanning several zones: no one zone, but these are the ones to offer, most people
-# first.
-_COUNTRY_ZONES: dict[str, tuple[str, ...]] = {
-    **dict.fromkeys(
-        ["usa", "us", "america", "united states", "united states of america"],
-        ("America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles"),
-    ),
-    "canada": (
+# Countries spanning several zones, by ISO code: no one zone, but these are the ones to offer,
+# most people first (bot.zones offers them for a language tag like "en-US" too).
+MULTI_ZONE_COUNTRIES: dict[str, tuple[str, ...]] = {
+    "US": ("America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles"),
+    "CA": (
         "America/Toronto",
         "America/Vancouver",
         "America/Edmonton",
         "America/Winnipeg",
         "America/Halifax",
     ),
-    "australia": (
-        "Australia/Sydney",
-        "Australia/Brisbane",
-        "Australia/Adelaide",
-        "Australia/Perth",
+    "AU": ("Australia/Sydney", "Australia/Brisbane", "Australia/Adelaide", "Australia/Perth"),
+    "RU": ("Europe/Moscow", "Asia/Yekaterinburg", "Asia/Novosibirsk", "Asia/Vladivostok"),
+    "BR": ("America/Sao_Paulo", "America/Manaus"),
+    "MX": ("America/Mexico_City", "America/Tijuana", "America/Cancun"),
+}
+_COUNTRY_ZONES: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(
+        ["usa", "us", "america", "united states", "united states of america"],
+        MULTI_ZONE_COUNTRIES["US"],
     ),
-    "russia": ("Europe/Moscow", "Asia/Yekaterinburg", "Asia/Novosibirsk", "Asia/Vladivostok"),
-    "brazil": ("America/Sao_Paulo", "America/Manaus"),
-    "mexico": ("America/Mexico_City", "America/Tijuana", "America/Cancun"),
+    "canada": MULTI_ZONE_COUNTRIES["CA"],
+    "australia": MULTI_ZONE_COUNTRIES["AU"],
+    "russia": MULTI_ZONE_COUNTRIES["RU"],
+    "brazil": MULTI_ZONE_COUNTRIES["BR"],
+    "mexico": MULTI_ZONE_COUNTRIES["MX"],
 }
 # Words after a zone that add nothing: "CET time", "London UK", "Eastern standard time".
 _ZONE_TAIL = frozenset({"time", "timezone", "zone", "tz", "standard", "daylight", "summer"})

@@ -19,18 +19,7 @@ from bot import parsing
 # Countries spanning several zones people live in: the big ones, most people first. A country
 # not listed gets the first zone the tz database gives it (zone.tab).
 _COUNTRY_ZONES: dict[str, tuple[str, ...]] = {
-    "US": ("America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles"),
-    "CA": (
-        "America/Toronto",
-        "America/Vancouver",
-        "America/Edmonton",
-        "America/Winnipeg",
-        "America/Halifax",
-    ),
-    "AU": ("Australia/Sydney", "Australia/Brisbane", "Australia/Adelaide", "Australia/Perth"),
-    "BR": ("America/Sao_Paulo", "America/Manaus"),
-    "MX": ("America/Mexico_City", "America/Tijuana", "America/Cancun"),
-    "RU": ("Europe/Moscow", "Asia/Yekaterinburg", "Asia/Novosibirsk", "Asia/Vladivostok"),
+    **parsing.MULTI_ZONE_COUNTRIES,
     "ID": ("Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"),
     "AR": ("America/Argentina/Buenos_Aires",),
     "ES": ("Europe/Madrid",),
