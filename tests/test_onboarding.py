@@ -139,7 +139,9 @@ async def test_the_consoles_preset_zone_skips_the_question(app: App) -> None:
 async def test_a_score_instead_of_an_answer_is_a_score_and_the_defaults_stand(app: App) -> None:
     cy = Chat(app, "cy", tz="Europe/Berlin")
     await cy.onboard()
-    assert "Recorded 8/10" in await cy.say("8")  # a bare number is a pain score, not 08:00
+    said = await cy.say("8")
+    assert "Recorded 8/10" in said  # a bare number is a pain score, not 08:00...
+    assert onboarding.SCORE_NOT_TIME.format(n=8) in said  # ...and says how to give a time
     assert "to 4/10" in await cy.say("it's a 4 today")
     rows_by_kind = await reminder_rows(app, "console", "cy")
     assert {k for k, r in rows_by_kind.items() if r.enabled} == {"checkin"}

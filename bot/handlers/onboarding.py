@@ -19,10 +19,11 @@ from bot import actions, formatting, parsing, redflags, schedule, zones
 from bot.actions import Action
 from bot.context import Ctx
 from bot.events import Button, Reply, Role
-from bot.handlers import reminder_kinds, reminders
+from bot.handlers import advice, reminder_kinds, reminders
 from bot.handlers.prompts import ASK_SCORE
 from bot.handlers.reminder_kinds import ReminderKind
 from bot.handlers.reminder_kinds.checkin import NUDGE_DELAY, NUDGE_LATEST
+from bot.handlers.scores import typed_score
 from bot.parsing import Command
 from bot.store import repo
 
@@ -44,6 +45,10 @@ ZONE_QUESTION = (
 TYPE_CITY = "Type your city, for example Toronto or Sao Paulo (or /timezone Toronto)."
 UNKNOWN_PLACE = "I don't know that place. Try the nearest big city, or a zone like Europe/Berlin."
 NO_ZONE_THERE = "I couldn't find a time zone for that spot. Type your city instead."
+SCORE_NOT_TIME = (
+    "I took {n} as your pain score ({n}/10). If you meant a time, type it like {n}:00 or {n}pm; "
+    "/undo takes the score back."
+)
 UNREAD_TIME = "I couldn't read that time. Type it like 6:45, 18:30 or 9pm, or tap one above."
 QUIET_QUESTION = (
     "Quiet hours: {now}. Nothing is sent inside them; a reminder due then waits until they "
@@ -531,8 +536,16 @@ async def on_text(ctx: Ctx, text: str) -> list[Reply] | None:
         return None
     topic = asked[0]
     stripped = text.strip()
-    if stripped.isdigit() and int(stripped) <= 10:
-        return None  # a bare 0-10 is a pain score, whatever was asked
+    if stripped.isdecimal() and int(stripped) <= parsing.MAX_SCORE:
+        if topic == ZONE:
+            return None  # a bare 0-10 is a pain score, whatever was asked
+        # To a time question it may have meant a time: it is still recorded as the score (a
+        # high one brings its safety check), and the reply says how to give the time instead.
+        score = int(stripped)
+        replies = await advice.read_text(ctx, stripped, await typed_score(ctx, score, frozenset()))
+        if score == 0:
+            return replies  # nobody means midnight by "0"
+        return [*replies, Reply(SCORE_NOT_TIME.format(n=score), private=True)]
     if redflags.read(text).mentions:
         return None  # never taken for an answer: the safety reading comes first
     answer = read_answer(topic, text)
