@@ -12,9 +12,9 @@ from bot.app import App
 from bot.engine import Ctx
 from bot.events import Address, Incoming, Reply
 from bot.handlers import advice
+from bot.handlers.reminder_kinds import core as core_kind
 from bot.store.models import CheckIn, Escalation, Person, SymptomReport
 from bot.trends import SYMPTOMS, Tier
-from scheduler import content
 from scheduler.dispatch import Dispatcher
 from tests.conftest import START, Chat
 
@@ -63,7 +63,7 @@ async def test_each_core_reminder_carries_the_routine_for_that_persons_tier(app:
     assert "cat" not in recorder.sent
     for user in ("ann", "dan"):
         [reply] = recorder.sent[user]
-        assert reply.text == f"{content.CORE}\n\n{today[user]}"
+        assert reply.text == f"{core_kind.CORE}\n\n{today[user]}"
     # One batch: the claim, the people, the ledger check, the facts and the three trend reads,
     # then the record; never a read per person.
     assert statements[0] <= 12

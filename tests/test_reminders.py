@@ -15,10 +15,11 @@ from sqlalchemy import select
 
 from bot.app import App
 from bot.clock import ManualClock
+from bot.handlers.reminder_kinds import checkin as checkin_kind
+from bot.handlers.reminder_kinds import core as core_kind
 from bot.handlers.reminder_kinds.checkin import GOING_QUIET, STILL_HERE
 from bot.store import repo
 from bot.store.models import Person
-from scheduler import content
 from scheduler.dispatch import Dispatcher
 from scheduler.runtime import advance
 from tests.conftest import Chat, row_counts
@@ -63,11 +64,11 @@ def kinds(stamps: list[tuple[str, str, str]]) -> dict[str, list[tuple[str, str]]
         kind = (
             "checkin"
             # Backing off changes what the check-in says, not which reminder it is.
-            if text.startswith((content.CHECKIN[:20], GOING_QUIET, STILL_HERE[:20]))
+            if text.startswith((checkin_kind.CHECKIN[:20], GOING_QUIET, STILL_HERE[:20]))
             else "nudge"
-            if text.startswith(content.NUDGE[:20])
+            if text.startswith(checkin_kind.NUDGE[:20])
             else "core"
-            if text.startswith((content.CORE, content.SNOOZED))
+            if text.startswith((core_kind.CORE, core_kind.SNOOZED))
             else "posture"
             if text.startswith("Posture check")
             else text

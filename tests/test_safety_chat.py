@@ -333,11 +333,11 @@ async def test_easy_days_show_mobility_work_and_posture_carries_runner_tips(app:
     today = await ann.say("/today")
     assert "For mobility and control:" in today
     assert any(w in today for w in ("Yoga", "Pilates", "Tai chi"))
+    from bot.handlers.reminder_kinds.posture import posture as posture_tip
     from content.loader import default_content
-    from scheduler import content
 
     library = default_content()
-    posture = [content.posture(library, n).text for n in range(6)]
+    posture = [posture_tip(library, n).text for n in range(6)]
     assert sum("Runner's tip:" in p for p in posture) == 2
     assert any("shoes" in p for p in posture)
 
@@ -345,9 +345,9 @@ async def test_easy_days_show_mobility_work_and_posture_carries_runner_tips(app:
 def test_episode_checkin_has_no_snooze_or_skip() -> None:
     from datetime import date
 
-    from scheduler import content
+    from bot.handlers.reminder_kinds.checkin import episode_checkin
 
-    reply = content.episode_checkin("Get help now", date(2026, 3, 2), date(2026, 3, 3))
+    reply = episode_checkin("Get help now", date(2026, 3, 2), date(2026, 3, 3))
     labels = [b.label for row in reply.buttons for b in row]
     assert labels[:3] == ["Yes, cleared to train", "Yes, told to rest", "Not yet"]
     assert "Snooze 1h" not in labels and "Skip today" not in labels
