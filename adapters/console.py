@@ -88,6 +88,10 @@ class ConsoleAdapter:
         self.own_dir = files_dir / _folder_name(user, database_key(engine.settings))
         self.out = out or sys.stdout
         self.labels: dict[str, str] = {}
+        # Whether the buttons of the answer being printed join those already shown in it: an
+        # answer can hold several keyboards (the safety screen, then an optional question),
+        # and each stays pressable by its label until the next answer brings buttons.
+        self.joining = False
         # Console-only commands (like /advance) are answered here; the scheduler plugs in.
         self.local_commands: dict[str, Callable[[str], Awaitable[list[str]]]] = {}
         # Set when whoever read our output has gone (`... | head -1`): the conversation is over.
@@ -120,11 +124,17 @@ class ConsoleAdapter:
             for text in await local(rest.strip()):
                 self.write(text)
             return
-        for reply in await self.engine.handle(self.incoming(line)):
-            self.render(reply)
+        replies = await self.engine.handle(self.incoming(line))
+        self.joining = False
+        try:
+            for reply in replies:
+                self.render(reply)
+        finally:
+            self.joining = False
 
     async def send(self, address: Address, reply: Reply) -> None:
         """Deliver a reminder (or any bot-initiated message) to the terminal."""
+        self.joining = False  # a message of its own: its buttons replace the last ones
         if not self.prompting:
             self.render(reply)
             return
@@ -140,7 +150,10 @@ class ConsoleAdapter:
             if part.text:
                 self.write(stamp + part.text)
             if part.rows:
-                self.labels = {b.label.casefold(): b.action for row in part.rows for b in row}
+                shown = {b.label.casefold(): b.action for row in part.rows for b in row}
+                # On a label two keyboards share, the first (the safety screen leads) wins.
+                self.labels = {**shown, **self.labels} if self.joining else shown
+                self.joining = True
                 for row in part.rows:
                     self.write(" ".join(f"[{b.label}]" for b in row))
             for attachment in part.files:

@@ -23,7 +23,9 @@ Telegram's send ceilings (30/s overall) are lifted for all three, since on loopb
 would measure the ceiling, not the bot. The fake server runs in this process, so its work
 (about a tenth of the CPU per call) is counted against every bot alike. Wall time runs from
 queuing the N updates until every one has been handled; latency is per update, from the
-Application starting it to its handler finishing. The last line is one JSON object.
+Application starting it to its handler finishing; `cpu_ms_per_tap` is the whole process's CPU
+(every thread) per tap over the same span, and `cpu_ms_beyond_calls` ours minus
+bare_same_calls. The last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -93,18 +95,22 @@ async def run_taps(
 ) -> dict[str, float]:
     """Queue one tap per person, wait until all are handled, and measure."""
     watch.expected = len(people)
+    cpu = time.process_time()
     queued = time.perf_counter()
     for i, user_id in enumerate(people):
         message = messages[user_id]
         fake.press(fake.user(user_id, f"Runner {i}"), message, message.callback_data(str(i % 11)))
     await asyncio.wait_for(watch.done.wait(), timeout=600)
     wall = max(watch.end.values()) - queued
+    cpu = time.process_time() - cpu
     latencies = [(watch.end[u] - watch.start[u]) * 1000 for u in watch.end]
     return {
         "updates_per_s": round(len(people) / wall, 1),
         "wall_s": round(wall, 3),
         "p50_ms": round(percentile(latencies, 50), 2),
         "p99_ms": round(percentile(latencies, 99), 2),
+        # The whole process (all threads, the fake server too) per tap, until the last is done.
+        "cpu_ms_per_tap": round(cpu * 1000 / len(people), 2),
     }
 
 
@@ -251,6 +257,9 @@ async def main(updates: int, db: str | None) -> None:
             "ratio": round(our_figures["updates_per_s"] / bare_figures["updates_per_s"], 3),
             "ratio_same_calls": round(
                 our_figures["updates_per_s"] / same_figures["updates_per_s"], 3
+            ),
+            "cpu_ms_beyond_calls": round(
+                our_figures["cpu_ms_per_tap"] - same_figures["cpu_ms_per_tap"], 2
             ),
             "peak_rss_mb": peak_rss_mb(),
             "machine": machine(),

@@ -50,6 +50,18 @@ _KINDS: dict[str, re.Pattern[str]] = {
     # and the second of the day it was recorded, so a stale button cannot take something
     # else; / keep it
     "x": re.compile(r"y:[snf]:[0-9]{1,10}:[1-9][0-9]{5}:[0-9]{1,5}|n"),
+    # after a rise of 2 or more: the day asked about (date ordinal), the question (w where,
+    # t what set it off, m morning stiffness) and the answer: a code, -code to take a place
+    # back, skip or stop
+    "pc": re.compile(r"[1-9][0-9]{5}:[wtm]:-?[a-z][a-z0-9_]{1,11}"),
+    # the tracked plans: start/stop the ladder; a ladder run's answers (pain during, trouble,
+    # next morning) for the run's day as a date ordinal; strength workout N done
+    "pl": re.compile(
+        r"st|sp|p:[1-9][0-9]{5}:[lmh]|t:[1-9][0-9]{5}:[sbgn]|m:[1-9][0-9]{5}:[yw]|sd:[0-9]{1,2}"
+    ),
+    # a run: its pain score tapped (a after, d during) for the run's day as a date ordinal,
+    # or its distance range (k in km, i in miles, range 0-4) for that day
+    "rn": re.compile(r"[ad]:(?:[0-9]|10):[1-9][0-9]{5}|[ki][0-4]:[1-9][0-9]{5}"),
 }
 
 

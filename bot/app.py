@@ -14,6 +14,10 @@ from bot.settings import Settings
 from bot.store.db import make_engine, sessionmaker, upgrade
 from content.loader import CONTENT_DIR, ContentError, default_content
 
+# Events the engine handles in the database at once on SQLite (one writer at a time there);
+# PostgreSQL takes as many as the pool holds. See Engine.
+SQLITE_EVENTS_AT_ONCE = 4
+
 
 class StartupError(Exception):
     """Something the operator must fix before the bot can start; str() is one line."""
@@ -72,5 +76,6 @@ async def open_app(settings: Settings, clock: Clock | None = None, migrate: bool
             await db.dispose()
             raise
     sessions = sessionmaker(db)
-    engine = Engine(sessions, content, clock, settings, HANDLERS)
+    slots = SQLITE_EVENTS_AT_ONCE if db.dialect.name == "sqlite" else None
+    engine = Engine(sessions, content, clock, settings, HANDLERS, db_slots=slots)
     return App(settings, db, sessions, engine, clock)

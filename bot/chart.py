@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot.formatting import MONTH_NAMES
+from bot.formatting import MONTH_NAMES, number
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -106,6 +106,9 @@ class ChartData:
     escalations: Sequence[tuple[date, str]] = ()
     core_done: frozenset[date] = frozenset()
     days: int = 30
+    # Training load: km and minutes run on each day (a row of its own when there are any).
+    run_km: Mapping[date, float] = field(default_factory=dict)
+    run_minutes: Mapping[date, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.days < 1:
@@ -119,6 +122,15 @@ class ChartData:
         for day, tier in self.escalations:
             if tier not in TIERS:
                 raise ValueError(f"unknown escalation tier {tier!r} on {day}")
+        for what, values in (("km", self.run_km), ("minutes", self.run_minutes)):
+            for day, value in values.items():
+                if not 0 <= value < math.inf:
+                    raise ValueError(f"run {what} on {day} must be 0 or more, got {value}")
+
+    @property
+    def has_load(self) -> bool:
+        """Whether any run in the window has a distance or a time."""
+        return any(self.index(d) is not None for d in (*self.run_km, *self.run_minutes))
 
     @property
     def start(self) -> date:
@@ -197,7 +209,12 @@ def _draw(fig: Figure, data: ChartData, title: str) -> None:
     # Fixed fractions instead of constrained_layout: predictable and much faster.
     # Top to bottom: title, subtitle, pain axes, core-work row, dates, two legend rows.
     left, width = 0.095, 0.875
-    ax = fig.add_axes((left, 0.33, width, 0.53))
+    if data.has_load:
+        # The pain axes give up a strip for the runs' km, above the core-work row.
+        ax = fig.add_axes((left, 0.41, width, 0.45))
+        load_ax = fig.add_axes((left, 0.305, width, 0.085), sharex=ax)
+    else:
+        ax = fig.add_axes((left, 0.33, width, 0.53))
     core_ax = fig.add_axes((left, 0.245, width, 0.045), sharex=ax)
 
     fig.text(
@@ -241,6 +258,8 @@ def _draw(fig: Figure, data: ChartData, title: str) -> None:
         series += _draw_baseline(ax, data)
         series += _draw_runs(ax, runs)
     advice = _draw_escalations(ax, data)
+    if data.has_load:
+        _draw_load(load_ax, data)
     _draw_core(core_ax, data)
     _draw_dates(core_ax, data)
 
@@ -362,6 +381,75 @@ def _draw_escalations(ax: Axes, data: ChartData) -> list[Line2D | Patch]:
         for key, st in TIERS.items()
         if key in seen
     ]
+
+
+def week_blocks(data: ChartData) -> list[tuple[int, int, str]]:
+    """The whole 7-day blocks of the window, counted back from its end as the pain rules
+    count weeks: (first index, last index, "24 km · 2 h 30 min · pain 3.4")."""
+    blocks = []
+    last = data.days - 1
+    while last - 6 >= 0:
+        first = last - 6
+        days = [data.start + timedelta(days=i) for i in range(first, last + 1)]
+        km = sum(data.run_km.get(d, 0.0) for d in days)
+        minutes = sum(data.run_minutes.get(d, 0.0) for d in days)
+        scores = [data.daily[d] for d in days if d in data.daily]
+        parts = [f"{number(km)} km"]
+        if minutes:
+            hours, mins = divmod(round(minutes), 60)
+            parts.append(f"{hours} h {mins:02d}" if hours else f"{mins} min")
+        # A weekly mean needs 3 scores, as in the pain rules.
+        if len(scores) >= 3:
+            parts.append(f"pain {number(sum(scores) / len(scores))}/10")
+        blocks.append((first, last, " · ".join(parts)))
+        last = first - 1
+    return blocks[::-1]
+
+
+def _draw_load(load_ax: Axes, data: ChartData) -> None:
+    xs = sorted(i for d in data.run_km if (i := data.index(d)) is not None)
+    km = [data.run_km[data.start + timedelta(days=i)] for i in xs]
+    top = max(km, default=0.0) or 1.0
+    load_ax.bar(xs, km, width=0.6, color=BLUE, alpha=0.55, edgecolor=BLACK, linewidth=0.6)
+    load_ax.plot(xs, km, linestyle="none", gid="run-km")  # for tests: the km drawn, by day
+    for i, value in zip(xs, km, strict=True):
+        load_ax.text(
+            i, value, number(value), ha="center", va="bottom", fontsize=8, parse_math=False
+        )
+    # A run with a time but no distance still shows, as a hollow mark on the floor.
+    timed = [
+        i for d in data.run_minutes if d not in data.run_km and (i := data.index(d)) is not None
+    ]
+    load_ax.plot(
+        timed,
+        [0] * len(timed),
+        linestyle="none",
+        marker="o",
+        markerfacecolor="white",
+        markeredgecolor=BLACK,
+        gid="run-timed",
+    )
+    # Room above the bars for each week's totals beside its mean pain.
+    load_ax.set_ylim(0, top * 2.1)
+    for first, last, text in week_blocks(data):
+        if first > 0:
+            load_ax.axvline(first - 0.5, color=LIGHT_GREY, linewidth=1)
+        load_ax.text(
+            (first + last) / 2,
+            top * 2.05,
+            text,
+            ha="center",
+            va="top",
+            fontsize=10,
+            color="#333333",
+            parse_math=False,
+            gid="week-load",
+        )
+    load_ax.set_yticks([top / 2], ["Runs (km)"])
+    load_ax.tick_params(axis="y", length=0)
+    load_ax.tick_params(axis="x", which="both", labelbottom=False, length=0)
+    for spine in ("top", "right", "left"):
+        load_ax.spines[spine].set_visible(False)
 
 
 def _draw_core(core_ax: Axes, data: ChartData) -> None:

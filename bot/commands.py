@@ -11,7 +11,19 @@ from collections.abc import Mapping
 
 from bot.commandspec import CommandSpec, Option
 from bot.context import ActionHandler, CommandHandler, Handlers
-from bot.handlers import advice, clubs, core, corework, episodes, onboarding, reminders
+from bot.handlers import (
+    advice,
+    clubs,
+    core,
+    corework,
+    episodes,
+    onboarding,
+    pain_context,
+    plans,
+    reminders,
+    report,
+    training,
+)
 
 SCORE = Option("score", "Pain score, 0 (none) to 10 (worst imaginable)", "int", True, 0, 10)
 
@@ -40,8 +52,15 @@ COMMANDS: tuple[tuple[CommandSpec, CommandHandler], ...] = (
     (
         CommandSpec(
             "run",
-            "Pain during or after today's run: /run 4 during",
-            (SCORE, Option("when", "during or after the run", choices=("during", "after"))),
+            "Log a run: its pain, and distance, time, surface if you like: /run 4 after 8k 45min",
+            (
+                Option("score", SCORE.description, "int", False, 0, 10),
+                Option("when", "during or after the run", choices=("during", "after")),
+                Option("details", "Distance, time, surface or yesterday: 8k 45min trail"),
+            ),
+            # It asks for consent itself: before it, a run's words are read for warning signs
+            # but its score is not held as the day's score.
+            needs_consent=False,
             reads_text=True,
         ),
         core.cmd_run,
@@ -60,6 +79,10 @@ COMMANDS: tuple[tuple[CommandSpec, CommandHandler], ...] = (
         core.cmd_undo,
     ),
     (CommandSpec("history", "Your recent scores, trend and chart"), core.cmd_history),
+    (
+        CommandSpec("report", "A one-page PDF of your last 90 days for your physio"),
+        report.cmd_report,
+    ),
     (CommandSpec("today", "Today's 10-15 minute core and mobility routine"), advice.cmd_today),
     (
         CommandSpec("symptoms", "Check for warning signs that need a doctor", needs_consent=False),
@@ -79,7 +102,15 @@ COMMANDS: tuple[tuple[CommandSpec, CommandHandler], ...] = (
         ),
         advice.cmd_exercise,
     ),
-    (CommandSpec("strength", "Start or show the 6-week strength block"), advice.cmd_strength),
+    (CommandSpec("strength", "Start or show the 6-week strength block"), plans.cmd_strength),
+    (
+        CommandSpec(
+            "ladder",
+            "The return-to-run ladder: /ladder, /ladder start or /ladder stop",
+            (Option("action", "start or stop", choices=("start", "stop")),),
+        ),
+        plans.cmd_ladder,
+    ),
     (
         CommandSpec(
             "timezone",
@@ -184,13 +215,16 @@ HANDLERS = Handlers(
         clubs.ACTIONS,
         episodes.ACTIONS,
         onboarding.ACTIONS,
+        plans.ACTIONS,
+        pain_context.ACTIONS,
+        training.ACTIONS,
     ),
     # An open onboarding or /settings question reads a typed answer first (a score never).
     text=(*onboarding.TEXT, *core.TEXT),
     on_new_person=reminders.ON_NEW_PERSON,
     on_timezone=reminders.ON_TIMEZONE,
     on_reachable=reminders.ON_REACHABLE,
-    on_answer=reminders.ON_ANSWER,
+    on_answer=(*reminders.ON_ANSWER, *plans.ON_ANSWER),
 )
 
 BY_NAME: dict[str, CommandSpec] = {spec.name: spec for spec, _ in COMMANDS}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import traceback
 from datetime import date
@@ -46,8 +47,14 @@ class Engine:
         clock: Clock,
         settings: Settings,
         handlers: Handlers,
+        db_slots: int | None = None,
     ) -> None:
         self.sessions = sessions
+        # At most this many events in the database at once (None: no bound). SQLite takes one
+        # writer at a time: more events at once only wait in its busy handler, sleeping and
+        # retrying, while their driver threads compete with the event loop for the GIL. Four
+        # measured about a third less CPU per score tap than 32 and more taps per second.
+        self._db_slots = asyncio.Semaphore(db_slots) if db_slots else None
         # Red flags tapped before consent, kept in memory only (never stored) for a day, so
         # whichever "I agree" the person taps records them: {(platform, user): {code: day}}.
         self.pending_flags: TTLCache[tuple[str, str], dict[str, date]] = TTLCache(
@@ -96,6 +103,12 @@ class Engine:
 
     async def handle(self, inc: Incoming) -> list[Reply]:
         """Answer one thing a person did. Never raises; never confirms what was not saved."""
+        if self._db_slots is None:
+            return await self._handle(inc)
+        async with self._db_slots:
+            return await self._handle(inc)
+
+    async def _handle(self, inc: Incoming) -> list[Reply]:
         try:
             async with self.sessions() as session:
                 person = await repo.find_person(session, inc.platform, inc.user_id)

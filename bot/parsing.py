@@ -297,6 +297,11 @@ _PAIN_RELIEF = _word_set("meds med medication medicine relief killers killer pil
 _SITUATIONS = _word_set("at when while during in on or with sitting walking running")
 _ZERO_ALONE = frozenset({"none", "nil", "nothing", "nada", "zilch"})
 _SQUEEZE = re.compile(r"([a-z])\1{2,}")
+# Two numbers as a range with a unit after the second: "5-10 km", "5 to 10 miles", "10-15k"
+# (a spaced dash separates: "3 - 8k" is a 3 and a distance).
+_MEASURED_RANGE = re.compile(
+    r"\b\d+(?:[-–—]|\s*to\s+)\d+\s*(?:k|km|kms|kilometers?|kilometres?|mi|miles?|mins?|minutes?|h|hrs?|hours?)\b"
+)
 
 
 @dataclass(frozen=True)
@@ -510,7 +515,12 @@ def read_score(text: str) -> ScoreReading:
     lowered = _SQUEEZE.sub(r"\1", lowered)
     lowered = re.sub(r"\bno\.\s*(?=\d)", "number ", lowered)
     lowered = re.sub(r"\bpain[\s-]+free\b", "painfree", lowered)
+    # "5-10 km" is a distance range (a range button's label, typed), never a score: it is read
+    # past, so "3 after 5-10 km" is still a 3.
+    lowered = _MEASURED_RANGE.sub(" ", lowered)
     words = lowered.split()
+    if not words:
+        return ScoreReading(None)
     if lowered.endswith("?") and words[0].strip(",") in _QUESTION_WORDS:
         return ScoreReading(None)  # "what's a 10?" asks about the scale
     tokens = _mark_clauses(_mark_numbers(lowered, _tokens(lowered)))

@@ -129,6 +129,8 @@ class HistoryView:
     # the day they said they were cleared to train.
     episode: str | None = None
     cleared_on: date | None = None
+    # Kilometres run on each day with a logged distance (the load rule of thumb reads them).
+    distances: Mapping[date, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -329,6 +331,68 @@ def _weekly_rise(daily: Mapping[date, int], today: date) -> list[_Finding]:
     return [_Finding(Tier.MODIFY, reason)]
 
 
+# Our own rule of thumb for training load: this week's distance more than 30% above the
+# average week of the 4 before it, while pain rises, means "hold your mileage".
+LOAD_JUMP_PERCENT = 30
+LOAD_WEEKS = 4
+LOAD_RULE_LEAD = "rule of thumb"
+
+
+def pain_rising(daily: Mapping[date, int], today: date) -> str | None:
+    """Why pain counts as rising for the load rule, or None when it does not.
+
+    Rising means either today's score is at least 2 above the usual (baseline + 2, the
+    smallest real change), or this week's mean (today-6..today, 3 scores or more) is above
+    last week's (today-13..today-7) by any amount: a small rise is within the noise alone,
+    but beside a jump in mileage it is the early sign the pain-monitoring model asks about.
+    """
+    now = daily.get(today)
+    base = baseline(daily, today)
+    if now is not None and base is not None and now >= base + REAL_CHANGE:
+        return f"today {now}/10 against your usual {formatting.score(base)}"
+    this_week, last_week = weekly_means(daily, today)
+    if this_week is not None and last_week is not None and this_week > last_week:
+        return (
+            f"this week's average {formatting.score(this_week)} against "
+            f"{formatting.score(last_week)} the week before"
+        )
+    return None
+
+
+def load_jump(distances: Mapping[date, float], today: date) -> tuple[float, float] | None:
+    """(this week's km, the 4 weeks before's weekly average km) when this week is more than
+    30% above that average; None otherwise, or before 4 weeks of distances are logged."""
+    week_first = today - timedelta(days=6)
+    earliest = week_first - timedelta(days=7 * LOAD_WEEKS)
+    logged = [d for d, km in distances.items() if km > 0 and earliest <= d <= today]
+    # Distances must go back into the oldest of the 4 weeks: a new logger's first weeks
+    # would otherwise look like a jump from nothing.
+    if not logged or min(logged) > earliest + timedelta(days=6):
+        return None
+    this_week = sum(km for d, km in distances.items() if week_first <= d <= today)
+    average = sum(km for d, km in distances.items() if earliest <= d < week_first) / LOAD_WEEKS
+    if average <= 0 or 100 * this_week <= (100 + LOAD_JUMP_PERCENT) * average:
+        return None
+    return this_week, average
+
+
+def _load_rule(history: HistoryView, daily: Mapping[date, int], today: date) -> list[_Finding]:
+    jump = load_jump(history.distances, today)
+    if jump is None:
+        return []
+    rising = pain_rising(daily, today)
+    if rising is None:
+        return []
+    this_week, average = jump
+    above = round(100 * (this_week - average) / average)
+    reason = (
+        f"{LOAD_RULE_LEAD}: you ran {formatting.number(this_week)} km in the last 7 days, "
+        f"{above}% above your average week of {formatting.number(average)} km over the 4 "
+        f"weeks before, while your pain is rising ({rising}); hold your mileage, don't add more"
+    )
+    return [_Finding(Tier.MODIFY, reason, own=True)]
+
+
 def _is_lower(score: int, base: float) -> bool:
     """Down by the smallest real change, or by the clinically important 30%."""
     # Integers times ten keep the 30% test exact (base is whole or a half).
@@ -415,6 +479,7 @@ def assess(history: HistoryView, today: date) -> Assessment:
 
     findings = _symptom_findings(codes)
     findings += _run_findings(history, today)
+    findings += _load_rule(history, daily, today)
     if now is not None:
         findings += _high_two_days(daily, today)
         findings += _high_before_baseline(now, base)

@@ -97,6 +97,10 @@ class ReturnToRun(_Model):
     title: Text
     entry: Text
     frequency: Text
+    # CLINICAL.md: repeat each stage 2–3 times, no more than 4 runs a week, every other day.
+    good_runs_to_advance: StrictInt = Field(default=2, ge=2, le=3)
+    max_runs_a_week: StrictInt = Field(default=4, ge=1, le=4)
+    days_between_runs: StrictInt = Field(default=2, ge=2)
     stages: list[RunStage] = Field(min_length=1)
     rules: list[Text] = Field(min_length=1)
 
@@ -123,6 +127,8 @@ class StrengthBlock(_Model):
     title: Text
     dose: Text
     sessions: Text
+    # Workouts marked done that make a week of the block (CLINICAL.md: 2–3 a week).
+    sessions_per_week: StrictInt = Field(default=2, ge=2, le=3)
     load_rule: Text
     exercises: list[StrengthExercise] = Field(min_length=1)
     weeks: list[StrengthWeek] = Field(min_length=STRENGTH_WEEKS, max_length=STRENGTH_WEEKS)
@@ -164,6 +170,54 @@ class _TiersFile(_Model):
     tiers: dict[str, Notice]
 
 
+class ContextOption(_Model):
+    """One answer button after a rise: its stored code, its label, and how a sentence says it."""
+
+    code: Slug
+    label: Text
+    said: Text
+
+
+class ContextQuestion(_Model):
+    """One optional question after a rise, with its answers in button order."""
+
+    question: Text
+    # Said instead of the question once a place is ticked (the places question only).
+    again: Text | None = None
+    options: list[ContextOption] = Field(min_length=1)
+
+
+class PainContextText(_Model):
+    """The wording of the optional questions after a rise (pain_context.yaml).
+
+    The codes are stored and exported, so the loader holds each question to its own set.
+    """
+
+    intro: Text
+    where: ContextQuestion
+    trigger: ContextQuestion
+    stiffness: ContextQuestion
+    leg_check: Text
+
+
+# The stored codes of each question after a rise; content may relabel them, never change them.
+PAIN_CONTEXT_CODES: dict[str, tuple[str, ...]] = {
+    "where": ("left_si", "right_si", "buttock", "groin", "down_leg"),
+    "trigger": ("sitting", "stairs", "car", "uphill", "long_run"),
+    "stiffness": ("under_30", "over_30", "none"),
+}
+
+
+def _check_pain_context(text: PainContextText) -> None:
+    for name, codes in PAIN_CONTEXT_CODES.items():
+        found = tuple(o.code for o in getattr(text, name).options)
+        if sorted(found) != sorted(codes) or len(set(found)) != len(found):
+            raise ContentError(
+                f"pain_context.yaml: question '{name}': field 'options': codes must be "
+                f"{', '.join(codes)} (each once), found {', '.join(found)}"
+            )
+
+
 class Content(_Model):
     """The whole validated content library."""
 
@@ -174,6 +228,7 @@ class Content(_Model):
     strength_block: StrengthBlock
     tiers: dict[str, Notice]
     messages: Messages
+    pain_context: PainContextText
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +250,7 @@ _FILES: dict[str, _FileSpec] = {
     "strength.yaml": _FileSpec(StrengthBlock, "weeks", "week", "week"),
     "tiers.yaml": _FileSpec(_TiersFile, "tiers", "tier"),
     "messages.yaml": _FileSpec(Messages, None, "message"),
+    "pain_context.yaml": _FileSpec(PainContextText, None, "question"),
 }
 
 
@@ -230,12 +286,17 @@ def _describe_error(filename: str, spec: _FileSpec, raw: Any, error: ErrorDetail
     return ": ".join(parts)
 
 
+# libyaml's safe loader when PyYAML was built with it: the same documents, read about ten
+# times faster, which every start of the bot pays once per content file.
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _read(directory: Path, filename: str) -> Any:
     """Parse one YAML file into a validated model, naming the file on any failure."""
     spec = _FILES[filename]
     path = directory / filename
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
     except FileNotFoundError:
         raise ContentError(f"{filename}: file not found in {directory}") from None
     except yaml.YAMLError as exc:
@@ -317,6 +378,8 @@ def load_content(directory: Path | None = None) -> Content:
     strength: StrengthBlock = _read(directory, "strength.yaml")
     tiers: _TiersFile = _read(directory, "tiers.yaml")
     messages: Messages = _read(directory, "messages.yaml")
+    pain_context: PainContextText = _read(directory, "pain_context.yaml")
+    _check_pain_context(pain_context)
 
     _check_exercises(exercises.exercises)
     _check_unique("cross_training.yaml", "alternative", [c.id for c in cross.alternatives], "id")
@@ -334,6 +397,7 @@ def load_content(directory: Path | None = None) -> Content:
         strength_block=strength,
         tiers=tiers.tiers,
         messages=messages,
+        pain_context=pain_context,
     )
     # A library that cannot fill a 10-15 minute routine on some day is broken content.
     for weekday in range(7):

@@ -18,3 +18,5 @@ async def test_three_bots_each_handle_every_tap(capsys: pytest.CaptureFixture[st
     for key, baseline in (("ratio", "bare_ptb"), ("ratio_same_calls", "bare_same_calls")):
         expected = result["ours"]["updates_per_s"] / result[baseline]["updates_per_s"]
         assert result[key] == pytest.approx(expected, abs=0.001)
+    beyond = result["ours"]["cpu_ms_per_tap"] - result["bare_same_calls"]["cpu_ms_per_tap"]
+    assert result["cpu_ms_beyond_calls"] == pytest.approx(beyond, abs=0.01)

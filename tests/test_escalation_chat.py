@@ -182,9 +182,13 @@ async def test_exercise_lookup_is_forgiving_and_suggests_close_names(app: App) -
 
 
 async def test_strength_block_tracks_its_week(app: App) -> None:
+    # A week of the block is its workouts marked done (tests/test_plans.py), not 7 days.
     ann = await ready(app)
     assert "week 1 of 6" in await ann.say("/strength")
-    ann.later(days=8)
+    await ann.say("Done: workout 1")
+    ann.later(days=2)
+    await ann.say("/strength")
+    assert "week 2 of 6" in await ann.say("Done: workout 2")
     assert "week 2 of 6" in await ann.say("/strength")
     assert "stopped" in await ann.say("/strength stop")
 
@@ -198,7 +202,10 @@ async def test_strength_reads_only_its_own_words_and_says_the_week_once(app: App
     started = await ann.say("/strength")
     assert started.count("week 1 of 6") == 1
     assert "6-week strength block, week 1 of 6" in started
-    ann.later(days=8)
+    await ann.say("Done: workout 1")
+    ann.later(days=2)
+    await ann.say("/strength")
+    await ann.say("Done: workout 2")
     assert "Use /strength" in await ann.say("/strength foo")  # nothing restarted
     assert "week 2 of 6" in await ann.say("/strength")
 

@@ -39,7 +39,7 @@ ZONE_Q = "Which time zone are you in?"
 CHECKIN_Q = "When should I ask for your pain score each day?"
 CORE_Q = "core routine"
 POSTURE_Q = "Posture tips on weekdays?"
-WEEKLY_Q = "a summary of your week's scores"
+WEEKLY_Q = "a recap of your week"
 
 
 async def tell(chat: Chat, line: str) -> list[tuple[str, list[str]]]:
@@ -114,7 +114,7 @@ async def test_after_consent_each_step_is_one_message_with_its_buttons(app: App)
     assert done.startswith("All set. Your reminders (America/Toronto time):")
     assert "Check-in: 06:45 every day, next today 06:45" in done
     assert "Posture: 11:00 on weekdays, next today 11:00" in done
-    assert "Weekly summary: 19:00 on Sundays" in done
+    assert "Weekly recap: 19:00 on Sundays" in done
     assert "Off: core work." in done
     assert ASK in done and rows[0].startswith("[0] [1]")  # and today's score, one tap away
 

@@ -301,7 +301,7 @@ async def test_a_new_person_gets_one_daily_check_in_and_nothing_else_until_chose
     await ann.chat.onboard()
     shown = await ann.say("/settings")
     assert "Check-in: 08:00 every day" in shown
-    for label in ("Core work", "Posture", "Weekly summary"):
+    for label in ("Core work", "Posture", "Weekly recap"):
         assert f"{label}: off" in shown
     assert kinds(await ann.wait(days=2)) == {
         "checkin": [("2026-03-02", "08:00"), ("2026-03-03", "08:00")]

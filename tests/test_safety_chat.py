@@ -629,3 +629,15 @@ async def test_checkin_above_the_scale_is_a_ten_with_the_safety_check(app: App) 
     said = await ann.say("/checkin 11")
     assert "The scale stops at 10, so I've taken that as 10/10." in said
     assert "10/10" in said.split("\n", 1)[1] and "A quick safety check" in said
+
+
+async def test_above_the_scale_with_words_or_backfilled_is_still_the_ten(app: App) -> None:
+    ann = await ready(app)
+    said = await ann.say("11 and feverish")
+    assert "The scale stops at 10, so I've taken that as 10/10." in said
+    assert "Recorded 10/10 for today" in said and "A quick safety check" in said
+    logged = await ann.say("/log 11 yesterday")
+    assert "The scale stops at 10, so I've taken that as 10/10." in logged
+    assert "Recorded 10/10 for yesterday" in logged
+    history = await ann.say("/history")
+    assert history.count("10/10") >= 2, history

@@ -9,17 +9,19 @@ from datetime import date, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import actions, formatting, redflags, trends
+from bot import actions, formatting, plans, redflags, trends
+from bot import runs as run_load
 from bot.actions import Action
 from bot.chart import ChartData, render_history
 from bot.context import Ctx
-from bot.events import Attachment, Button, Kind, Reply
+from bot.events import Attachment, Button, Kind, Reply, Role
+from bot.handlers import pain_context
 from bot.handlers.prompts import consent_prompt
 from bot.parsing import Command
 from bot.store import repo
 from bot.trends import Announcement, Assessment, HistoryView, RunScore, Tier
 from content import loader
-from content.loader import STRENGTH_WEEKS
+from content.loader import Content
 
 LOOKBACK_DAYS = 60  # enough for weekly rules and the 30-day chart; the first week is added apart
 CHART_DAYS = 30
@@ -35,15 +37,18 @@ SYMPTOM_DAYS = trends.HOP_GATE_DAYS
 
 
 async def history_view(ctx: Ctx, today: date) -> HistoryView:
-    """Everything the rules need about the person, in two reads."""
+    """Everything the rules need about the person, in one read."""
     assert ctx.person is not None
-    pid = ctx.person.id
-    since = today - timedelta(days=LOOKBACK_DAYS)
-    scores = await repo.recent_checkins(ctx.session, pid, since, trends.BASELINE_WINDOW)
-    symptoms, announced = await repo.flags_since(
-        ctx.session, pid, today - timedelta(days=SYMPTOM_DAYS), since
+    scores, symptoms, announced, km = await repo.score_history(
+        ctx.session,
+        ctx.person.id,
+        today - timedelta(days=LOOKBACK_DAYS),
+        trends.BASELINE_WINDOW,
+        today - timedelta(days=SYMPTOM_DAYS),
     )
-    return with_episode(build_view(scores, symptoms, announced), ctx.person)
+    # The runs' distances ride along, so a daily score can bring "hold your mileage" too.
+    view = replace(build_view(scores, symptoms, announced), distances=km)
+    return with_episode(view, ctx.person)
 
 
 def with_episode(view: HistoryView, person: object) -> HistoryView:
@@ -303,6 +308,8 @@ async def after_score(ctx: Ctx, day: date, confirmation: Reply, view: HistoryVie
             replies.append(announcement)
     if result.offer_return_to_run and target == ctx.today and await _may_offer_return(ctx, day):
         replies.append(await _offer_return(ctx, day))
+    # Where it hurt and what set it off: optional, after the screen, never beside get-help.
+    replies += await pain_context.offer(ctx, day, view.daily, replies)
     return replies
 
 
@@ -334,8 +341,17 @@ async def _offer_return(ctx: Ctx, day: date) -> Reply:
         ctx.now,
     )
     await ctx.commit()
+    stage = ctx.person.ladder_stage
+    if stage is not None:
+        # On the ladder already: the good news, not an offer to start what they are doing.
+        text = (
+            f"{offer.title.removesuffix('?')}: your pain has been 2 or below for 7 days. Keep "
+            f"going with the return-to-run ladder (stage {stage}); /ladder shows where you are."
+        )
+        return advice_reply(text, RETURN_TO_RUN)
     text = f"{offer.title} {offer.advice}\n\n{loader.return_to_run_text(ctx.content)}"
-    return advice_reply(text, RETURN_TO_RUN)
+    start = Button("Start the ladder", actions.encode("pl", "st"), Role.CONFIRM)
+    return replace(advice_reply(text, RETURN_TO_RUN), buttons=((start,),))
 
 
 def _screen_reason(daily: Mapping[date, int], day: date) -> str:
@@ -575,12 +591,24 @@ def tier_of(view: HistoryView, today: date) -> Tier:
     return max([tier, *recent])
 
 
-def strength_week(start: date | None, today: date) -> int | None:
-    """Week 1-6 of the strength block, or None when not started or finished."""
+def strength_week(content: Content, start: date | None, done: int) -> int | None:
+    """Week 1-6 of the strength block after `done` workouts marked done, or None when not
+    started or finished: the block moves on by workouts done, not by the calendar."""
     if start is None:
         return None
-    week = (today - start).days // 7 + 1
-    return week if 1 <= week <= STRENGTH_WEEKS else None
+    block = content.strength_block
+    return plans.strength_week(done, block.sessions_per_week, len(block.weeks))
+
+
+async def workouts_done(ctx: Ctx) -> int:
+    """Workouts of the current strength block marked done."""
+    person = ctx.person
+    if person is None or person.strength_started is None:
+        return 0
+    done = await repo.activity_days(
+        ctx.session, person.id, plans.STRENGTH_DONE, person.strength_started
+    )
+    return len(done)
 
 
 async def cmd_today(ctx: Ctx, _: Command) -> list[Reply]:
@@ -600,7 +628,7 @@ async def cmd_today(ctx: Ctx, _: Command) -> list[Reply]:
             "Send /checked when you have been."
         )
         return [advice_reply(text, tier)]
-    week = strength_week(ctx.person.strength_started, ctx.today)
+    week = strength_week(ctx.content, ctx.person.strength_started, await workouts_done(ctx))
     routine = loader.routine_for(ctx.content, ctx.today, tier.key, week)
     return [
         Reply(
@@ -625,45 +653,6 @@ async def cmd_exercise(ctx: Ctx, command: Command) -> list[Reply]:
     return [Reply(loader.format_exercise(ex))]
 
 
-async def cmd_strength(ctx: Ctx, command: Command) -> list[Reply]:
-    """Start the 6-week strength block, or show this week's session."""
-    assert ctx.person is not None
-    today = ctx.today
-    arg = command.raw_args.strip().lower()
-    if arg in ("stop", "off"):
-        ctx.person.strength_started = None
-        await ctx.commit()
-        return [Reply("Strength block stopped. Send /strength to start again.")]
-    if arg not in ("", "start", "restart"):
-        # A typo must not start (or restart) a block.
-        return [
-            Reply(
-                "Use /strength to start or show the 6-week strength block, /strength restart "
-                "to begin it again, or /strength stop."
-            )
-        ]
-    week = strength_week(ctx.person.strength_started, today)
-    if week is None or arg == "restart":
-        if await current_tier(ctx) >= Tier.PROFESSIONAL:
-            return [
-                Reply(
-                    "Not now: with your recent scores, get checked by a physio or "
-                    "doctor before you start loading. Send /today for gentle work."
-                )
-            ]
-        ctx.person.strength_started = today
-        await ctx.commit()
-        week = 1
-    # The week's text names the block and the week itself.
-    text = loader.strength_week_text(ctx.content, week)
-    return [
-        Reply(
-            f"{text}\n\nSend /strength stop to end the block.",
-            private=True,
-        )
-    ]
-
-
 async def history_chart(ctx: Ctx) -> Attachment:
     """The 30-day chart as a PNG (rendered off the event loop)."""
     assert ctx.person is not None
@@ -672,6 +661,7 @@ async def history_chart(ctx: Ctx) -> Attachment:
     pid = ctx.person.id
     daily = await repo.daily_scores(ctx.session, pid, since)
     runs = await repo.run_scores(ctx.session, pid, since)
+    details = [r for r in await repo.runs_since(ctx.session, pid, since) if r.day <= today]
     escalations = await repo.escalations_since(ctx.session, pid, since)
     core = await repo.activity_days(ctx.session, pid, "core_done", since)
     base = {}
@@ -684,6 +674,8 @@ async def history_chart(ctx: Ctx) -> Attachment:
         end=today,
         daily={d: s for d, s in daily.items() if d <= today},
         runs=[r for r in runs if r[0] <= today],
+        run_km=run_load.distances(details),
+        run_minutes=run_load.minutes_by_day(details),
         baseline=base,
         # Only tiers are drawn; the return-to-run offer is stored beside them.
         escalations=[e for e in escalations if e[1] in CHART_TIERS],

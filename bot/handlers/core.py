@@ -6,11 +6,11 @@ import csv
 import io
 from datetime import UTC, date, datetime, time, timedelta
 
-from bot import actions, formatting, parsing, redflags, trends
+from bot import actions, formatting, parsing, redflags, runs, trends
 from bot.actions import Action
 from bot.context import Ctx
 from bot.events import Attachment, Button, ChatKind, Kind, Reply, Role
-from bot.handlers import advice, clubs, onboarding
+from bot.handlers import advice, clubs, onboarding, pain_context, plans, training
 from bot.handlers.prompts import OVER_SCALE, ask_score, consent_prompt, disclaimer
 from bot.handlers.scores import record_score, score_before_consent, tapped_score, typed_score
 from bot.parsing import Command
@@ -131,6 +131,9 @@ async def cmd_log(ctx: Ctx, command: Command) -> list[Reply]:
     if not command.args:
         return [Reply(usage)]
     value = parsing.parse_score(command.args[0])
+    over = value is None and parsing.read_score(command.args[0]).over_scale
+    if over:
+        value = parsing.MAX_SCORE  # "/log 11 yesterday" is that day's 10, as a typed 11 is
     if value is None:
         return [Reply("Scores are a whole number from 0 to 10. " + usage)]
     when = parsing.parse_log_date(" ".join(command.args[1:]) or None, ctx.today)
@@ -139,34 +142,39 @@ async def cmd_log(ctx: Ctx, command: Command) -> list[Reply]:
     refusal = parsing.check_backfill(when, ctx.today)
     if refusal:
         return [Reply(refusal)]
-    return await record_score(ctx, value, when, "daily", "log")
+    replies = await record_score(ctx, value, when, "daily", "log")
+    return [Reply(OVER_SCALE, private=True), *replies] if over else replies
 
 
 async def cmd_run(ctx: Ctx, command: Command) -> list[Reply]:
-    """/run SCORE [during|after] [yesterday]: pain during or after today's (or yesterday's) run."""
-    usage = "Use /run SCORE [during or after] [yesterday], for example /run 3 after."
-    if not command.args:
-        return [Reply(usage)]
-    value = parsing.parse_score(command.args[0])
-    words = [a.lower().strip(".,!") for a in command.args[1:]]
-    day = ctx.today
-    if "yesterday" in words:
-        words.remove("yesterday")
-        day = ctx.today - timedelta(days=1)
-    phase = words[0] if words else "after"
-    if value is None or phase not in repo.RUN_KINDS or len(words) > 1:
-        return await advice.read_text(ctx, command.raw_args, [Reply(usage)])
-    replies = await record_score(ctx, value, day, repo.RUN_KINDS[phase], "chat")
-    person = ctx.person
-    if person is not None and person.episode_tier is not None:
-        # A run logged while they wait to be checked (or were told to rest) gets the advice.
-        tier = trends.Tier[person.episode_tier.upper()]
-        note = (
-            "You were told to rest: please don't run until you're cleared to train."
-            if person.episode_rest
-            else f"Please don't run until you have been checked. {advice.headline(ctx, tier)}"
+    """/run SCORE [during|after] [DISTANCE] [DURATION] [SURFACE] [yesterday]: a run's pain and
+    what it was (/run 4 after 8k 45min trail); without a score, buttons ask for it."""
+    if ctx.person is None:
+        # Before consent a run's words are read for warning signs only: its score is a run's,
+        # not the day's, so nothing is held for it; after "I agree" /run is sent again.
+        flagged = await advice.read_text(ctx, command.raw_args, [])
+        return flagged or consent_prompt(ctx, None)
+    reading = runs.read_run(command.raw_args)
+    flags = redflags.read(command.raw_args)  # read once: the score's rules and the reply use it
+    day = ctx.today - timedelta(days=1) if reading.yesterday else ctx.today
+    phase = reading.phase or "after"
+    value = reading.score
+    if reading.unread or (command.args and not reading.said_anything):
+        return await advice.read_text(ctx, command.raw_args, [training.cannot_read(reading)], flags)
+    if value is None and not reading.has_details:
+        ask = await advice.read_text(
+            ctx, command.raw_args, [training.ask_run_score(day, phase, ctx.today)], flags
         )
-        replies.append(advice.advice_reply(note, tier))
+        return training.settle(ctx, ask, None, "km", asked=True)
+    replies = await training.log_run(ctx, reading, day, flags)
+    replies += training.episode_note(ctx, replies)
+    # Distance ranges are offered under a score whose run has no distance yet.
+    offer, unit = await training.offer_for(ctx, day)
+    replies = await advice.read_text(ctx, command.raw_args, replies, flags)
+    replies = training.settle(ctx, replies, offer if value is not None else None, unit)
+    if value is None:
+        return replies
+    replies.extend(await plans.after_run(ctx, day, repo.RUN_KINDS[phase], value))
     return replies
 
 
@@ -406,6 +414,8 @@ async def cmd_history(ctx: Ctx, _: Command) -> list[Reply]:
         lines.append(
             f"Your usual (the middle of your last 7 scores before today): {formatting.score(base)}"
         )
+    lines += await pain_context.history_lines(ctx)  # "sitting set it off on 5 of 8 bad days"
+    lines += await training.history_lines(ctx, daily)  # weekly km and time beside weekly pain
     text = "\n".join(lines)
     chart = await advice.history_chart(ctx)
     return [Reply(text, image=chart, private=True)]
@@ -428,12 +438,18 @@ async def cmd_export(ctx: Ctx, _: Command) -> list[Reply]:
     ]
 
 
+# How /delete's confirmation names a table whose name is not a plural noun.
+TABLE_NOUNS = {"pain_context": "answers about where it hurt", "runs": "run details"}
+
+
 async def cmd_delete(ctx: Ctx, _: Command) -> list[Reply]:
     """Ask for confirmation before erasing everything."""
     if ctx.person is None:
         return [Reply("I don't store anything about you.", private=True)]
     counts = await repo.counts(ctx.session, ctx.person.id)
-    what = ", ".join(f"{n} {table.replace('_', ' ')}" for table, n in counts.items() if n)
+    what = ", ".join(
+        f"{n} {TABLE_NOUNS.get(table, table.replace('_', ' '))}" for table, n in counts.items() if n
+    )
     return [
         Reply(
             "This erases everything I store about you"
@@ -504,7 +520,9 @@ async def on_text(ctx: Ctx, text: str) -> list[Reply] | None:
     consent button, and a high one brings the red-flag screen at once.
     """
     said = parsing.read_score(text)
-    value = said.score
+    # "11 and feverish" is a 10 like a bare "11": the scale's top, and the screen it brings.
+    over = said.score is None and said.over_scale
+    value = parsing.MAX_SCORE if over else said.score
     # "yesterday was 5" is a score for yesterday
     day = ctx.today - timedelta(days=1) if said.yesterday else ctx.today
     flags = redflags.read(text)  # read once: the score's rules and the reply both use it
@@ -516,6 +534,8 @@ async def on_text(ctx: Ctx, text: str) -> list[Reply] | None:
         replies += await record_score(ctx, value, day, "daily", "chat", flags.emergency_codes)
     elif value is not None:
         replies += await typed_score(ctx, value, flags.emergency_codes)
+    if over and replies:
+        replies.insert(0, Reply(OVER_SCALE, private=True))
     replies = await advice.read_text(ctx, text, replies, flags)
     return replies or None
 

@@ -1,5 +1,5 @@
 """Onboarding after consent, one question a message: the time zone, when to ask for the daily
-score, and whether to add core work, posture tips and the weekly summary. /settings asks the
+score, and whether to add core work, posture tips and the weekly recap. /settings asks the
 same questions again, one at a time, from its buttons.
 
 The open question is kept on the person's row (`asking`: its topic and the day it was asked),
@@ -93,9 +93,9 @@ OFFERS: dict[str, Offer] = {
         "Type one or more times for posture tips, for example 10:00 or 10:00, 15:00.",
     ),
     "weekly": Offer(
-        "Last one: a summary of your week's scores on Sunday evenings, at 19:00?",
+        "Last one: a recap of your week on Sunday evenings at 19:00, a chart and three lines?",
         (("Yes please", None),),
-        "Type the time for your Sunday summary, for example 18:00.",
+        "Type the time for your Sunday recap, for example 18:00.",
     ),
 }
 

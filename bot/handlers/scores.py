@@ -45,7 +45,11 @@ async def record_score(
     source: str,
     mentioned: frozenset[str] = frozenset(),
 ) -> list[Reply]:
-    """Store a score, commit, then confirm and add what the trend says.
+    """Store a score, then confirm and add what the trend says.
+
+    The score is committed with everything else the event changes, in the engine's one commit
+    before any reply is sent (or by advice stored on the way, which commits first): a tap is
+    one transaction, and a failure anywhere leaves nothing half-recorded behind an error.
 
     `mentioned`: emergency red flags written in the same message; they win over the score's
     own rules (red flags first, always), though only the screen records them.
@@ -56,7 +60,6 @@ async def record_score(
     view = await advice.history_view(ctx, ctx.today)
     previous = advice.previous_score(view, day, kind)
     await repo.upsert_checkin(ctx.session, ctx.person.id, day, kind, score, source, ctx.now)
-    await ctx.commit()
     when = formatting.day(day, ctx.today)
     what = {"daily": "", "run_during": " during your run", "run_after": " after your run"}[kind]
     if previous is None:

@@ -100,6 +100,14 @@ class Person(Base):
     # in a row with no answer, and when they last said or tapped anything.
     unanswered: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The return-to-run ladder as a tracked plan (bot/handlers/plans.py): the stage they are on
+    # (None when not on it), good runs counted at that stage, when it started or was finished,
+    # and why it is paused ("episode" or "hop"), so that its resumption is said once.
+    ladder_stage: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)
+    ladder_good_runs: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    ladder_started: Mapped[date | None] = mapped_column(Date, nullable=True)
+    ladder_finished: Mapped[date | None] = mapped_column(Date, nullable=True)
+    ladder_paused: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 class CheckIn(Base):
@@ -124,6 +132,29 @@ class CheckIn(Base):
     note_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
+class RunDetail(Base):
+    """The run of a local date: distance, duration and surface, beside its pain scores.
+
+    One row a day: a run's details told again (or a range tapped) fill in or replace what
+    was there, so a run logged during and after is still one run.
+    """
+
+    __tablename__ = "runs"
+    __table_args__ = (UniqueConstraint("person_id", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(_person_fk())
+    day: Mapped[date] = mapped_column(Date)
+    # Whole metres and seconds: exact on every engine, and finer than anyone types.
+    distance_m: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    unit: Mapped[str | None] = mapped_column(String(2), nullable=True)  # km | mi, as given
+    # A distance from a range button is an estimate: the range it came from ("5-10 km").
+    band: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    duration_s: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    surface: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class SymptomReport(Base):
     """An answer on the red-flag screen (including 'none of these')."""
 
@@ -135,6 +166,29 @@ class SymptomReport(Base):
     day: Mapped[date] = mapped_column(Date)
     code: Mapped[str] = mapped_column(String(24))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PainContext(Base):
+    """Where it hurt, what set it off and morning stiffness, on a day the score rose by 2+.
+
+    The row is made when the optional questions are asked, so the unique key asks them once
+    a day; each answer stays empty until given. Places and triggers are sets of codes joined
+    by commas; stiffness is one code per day (under_30, over_30, none), kept day by day so a
+    rule about stiffness over months can read it.
+    """
+
+    __tablename__ = "pain_context"
+    # The unique key starts with person_id, so it serves the per-person reads too.
+    __table_args__ = (UniqueConstraint("person_id", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(_person_fk())
+    day: Mapped[date] = mapped_column(Date)
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    places: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    triggers: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    stiffness: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class Escalation(Base):
@@ -165,6 +219,27 @@ class Activity(Base):
     person_id: Mapped[int] = mapped_column(_person_fk(), index=True)
     day: Mapped[date] = mapped_column(Date)
     kind: Mapped[str] = mapped_column(String(16))  # core_done | core_skipped
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LadderRun(Base):
+    """One run logged on the return-to-run ladder: its stage, the answers to its questions,
+    and what it did to the ladder (one a day: a second score that day is the same run)."""
+
+    __tablename__ = "ladder_runs"
+    __table_args__ = (UniqueConstraint("person_id", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(_person_fk(), index=True)
+    day: Mapped[date] = mapped_column(Date)
+    stage: Mapped[int] = mapped_column(SmallInteger)
+    pain: Mapped[str | None] = mapped_column(String(8), nullable=True)  # 0-3 | 4-5 | 6-10
+    trouble: Mapped[str | None] = mapped_column(String(8), nullable=True)  # none|sharp|built|gait
+    morning: Mapped[str | None] = mapped_column(String(8), nullable=True)  # same | worse
+    # The day the next-morning question was last asked: once a day at most.
+    asked_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # good | repeat | back | too_soon | too_many | unanswered; None while questions are open.
+    outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -259,16 +334,30 @@ class ClubPost(Base):
 
 
 # A row about one person: each of these has a person_id.
-PersonalRow = ClubMember | CheckIn | SymptomReport | Escalation | Activity | Delivery | Reminder
+PersonalRow = (
+    ClubMember
+    | CheckIn
+    | RunDetail
+    | SymptomReport
+    | PainContext
+    | Escalation
+    | Activity
+    | LadderRun
+    | Delivery
+    | Reminder
+)
 
 # Every table that holds rows about a person: /delete and /export walk this list
 # (deliveries before reminders: the ledger refers to them).
 PERSONAL_TABLES: tuple[type[PersonalRow], ...] = (
     ClubMember,
     CheckIn,
+    RunDetail,
     SymptomReport,
+    PainContext,
     Escalation,
     Activity,
+    LadderRun,
     Delivery,
     Reminder,
 )

@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import and_, delete, func, literal, or_, select, text, union_all, update
+from sqlalchemy import (
+    Date,
+    Integer,
+    SmallInteger,
+    String,
+    and_,
+    bindparam,
+    column,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import CursorResult, Result
+from sqlalchemy.engine import CursorResult, Dialect, Result
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.runs import Run
 from bot.store.models import (
     PERSONAL_TABLES,
     Activity,
@@ -20,9 +38,13 @@ from bot.store.models import (
     ClubMember,
     Delivery,
     Escalation,
+    LadderRun,
+    PainContext,
     Person,
     Reminder,
+    RunDetail,
     SymptomReport,
+    UTCDateTime,
 )
 from bot.trends import Tier
 
@@ -30,11 +52,16 @@ DAILY = "daily"
 RUN_KINDS = {"during": "run_during", "after": "run_after"}
 
 
+# Built once: every event looks its person up, and a statement built per call costs more CPU
+# than the lookup itself (the compiled form is cached either way).
+_FIND_PERSON = select(Person).where(
+    Person.platform == bindparam("platform"), Person.user_id == bindparam("user_id")
+)
+
+
 async def find_person(s: AsyncSession, platform: str, user_id: str) -> Person | None:
     """The person with this platform identity, if they have consented."""
-    person = await s.scalar(
-        select(Person).where(Person.platform == platform, Person.user_id == user_id)
-    )
+    person = await s.scalar(_FIND_PERSON, {"platform": platform, "user_id": user_id})
     return person
 
 
@@ -80,6 +107,28 @@ def _rowcount(result: Result[Any]) -> int:
     return cast("CursorResult[Any]", result).rowcount
 
 
+# The score's upsert, built once. SQLAlchemy cannot cache the compiled form of a dialect's
+# INSERT ... ON CONFLICT, so the construct was compiled again on every tap; this text is the
+# same statement on SQLite and PostgreSQL, and its compiled form is cached. In ON CONFLICT DO
+# UPDATE the table's own columns are the row as it was, `excluded` the one proposed.
+_UPSERT_SCORE_SQL = (
+    "INSERT INTO checkins (person_id, day, kind, score, source, recorded_at)"
+    " VALUES (:person_id, :day, :kind, :score, :source, :now)"
+    " ON CONFLICT (person_id, day, kind) DO UPDATE SET score = excluded.score,"
+    " source = excluded.source, recorded_at = excluded.recorded_at,"
+    " previous_score = checkins.score, previous_at = checkins.recorded_at"
+    " WHERE checkins.score <> excluded.score"
+)
+_UPSERT_SCORE = text(_UPSERT_SCORE_SQL).bindparams(
+    bindparam("person_id", type_=Integer()),
+    bindparam("day", type_=Date()),
+    bindparam("kind", type_=String()),
+    bindparam("score", type_=SmallInteger()),
+    bindparam("source", type_=String()),
+    bindparam("now", type_=UTCDateTime()),
+)
+
+
 async def upsert_checkin(
     s: AsyncSession,
     person_id: int,
@@ -95,6 +144,17 @@ async def upsert_checkin(
     A changed score keeps its note (unless a new one is given) and remembers the score it
     replaced, for /undo; the same score again changes nothing.
     """
+    if note is None:
+        params = {
+            "person_id": person_id,
+            "day": day,
+            "kind": kind,
+            "score": score,
+            "source": source,
+            "now": now,
+        }
+        await _write(s, _UPSERT_SCORE_SQL, _UPSERT_SCORE, params)
+        return
     stmt = _insert(s, CheckIn).values(
         person_id=person_id,
         day=day,
@@ -354,6 +414,133 @@ async def flags_since(
     return symptoms_by_day(symptoms), announced
 
 
+# recent_checkins, flags_since and the runs' distances in one statement: (what, day, value,
+# number) rows, what "c" a score (value its kind, number the score), "s" a red-flag answer or
+# "e" an announced tier (number the row's id, for the order they were stored in), "r" a run's
+# distance in metres (the load rule reads it).
+_HISTORY_SQL = (
+    "SELECT 'c' AS what, day, kind AS value, score AS number FROM checkins"
+    " WHERE person_id = :person_id AND (day >= :since OR (kind = 'daily' AND day IN"
+    " (SELECT day FROM checkins WHERE person_id = :person_id AND kind = 'daily'"
+    " ORDER BY day LIMIT :first_days)))"
+    " UNION ALL SELECT 's', day, code, id FROM symptom_reports"
+    " WHERE person_id = :person_id AND day >= :symptoms_since"
+    " UNION ALL SELECT 'e', day, tier, id FROM escalations"
+    " WHERE person_id = :person_id AND day >= :since"
+    " UNION ALL SELECT 'r', day, '', distance_m FROM runs"
+    " WHERE person_id = :person_id AND day >= :since AND distance_m IS NOT NULL"
+)
+_HISTORY = (
+    text(_HISTORY_SQL)
+    .bindparams(
+        bindparam("person_id", type_=Integer()),
+        bindparam("since", type_=Date()),
+        bindparam("first_days", type_=Integer()),
+        bindparam("symptoms_since", type_=Date()),
+    )
+    .columns(
+        column("what", String()),
+        column("day", Date()),
+        column("value", String()),
+        column("number", Integer()),
+    )
+)
+
+
+async def score_history(
+    s: AsyncSession, person_id: int, since: date, first_days: int, symptoms_since: date
+) -> tuple[
+    list[tuple[date, str, int]],
+    dict[date, frozenset[str]],
+    list[tuple[date, str]],
+    dict[date, float],
+]:
+    """recent_checkins(since, first_days), flags_since(symptoms_since, since) and the runs'
+    distances since `since` in one round trip: (scores, symptoms by day, [(day, tier)] in the
+    order stored, km by day)."""
+    rows: Iterable[Sequence[Any]]
+    driver = await _sqlite_driver(s)
+    if driver is None:
+        params: dict[str, Any] = {
+            "person_id": person_id,
+            "since": since,
+            "first_days": first_days,
+            "symptoms_since": symptoms_since,
+        }
+        rows = await s.execute(_HISTORY, params)
+    else:
+        params = {
+            "person_id": person_id,
+            "since": since.isoformat(),
+            "first_days": first_days,
+            "symptoms_since": symptoms_since.isoformat(),
+        }
+        # SQLite keeps a date as its ISO text (how SQLAlchemy's Date stores it there).
+        rows = [
+            (what, date.fromisoformat(d), value, number)
+            for what, d, value, number in await driver.execute_fetchall(_HISTORY_SQL, params)
+        ]
+    scores: list[tuple[date, str, int]] = []
+    flags: list[tuple[date, int, str, str]] = []
+    km: dict[date, float] = {}
+    for what, d, value, number in rows:
+        if what == "c":
+            scores.append((d, value, number))
+        elif what == "r":
+            km[d] = number / 1000
+        else:
+            flags.append((d, number, what, value))
+    flags.sort()
+    symptoms = symptoms_by_day((d, v) for d, _, what, v in flags if what == "s")
+    return scores, symptoms, [(d, v) for d, _, what, v in flags if what == "e"], km
+
+
+async def _sqlite_driver(s: AsyncSession) -> Any | None:
+    """The aiosqlite connection under the session's transaction; None on other databases.
+
+    For the statements every score makes: SQLAlchemy's aiosqlite adapter makes four round
+    trips to the driver's thread per statement (cursor, execute, fetch, close), each a thread
+    handoff that costs CPU and GIL contention with the event loop; the driver's own execute
+    makes one. The statement runs in the same transaction (SQLite's, on this connection),
+    which the session commits or rolls back as usual.
+    """
+    if s.get_bind().dialect.name != "sqlite":
+        return None
+    await s.flush()  # what the ORM holds goes first, as SQLAlchemy's autoflush would
+    connection = await s.connection()
+    raw = await connection.get_raw_connection()
+    return raw.driver_connection
+
+
+# How SQLite stores a UTCDateTime, per dialect (SQLAlchemy's own bind processing).
+_UTC_BINDS: weakref.WeakKeyDictionary[Dialect, Any] = weakref.WeakKeyDictionary()
+
+
+def _sqlite_instant(s: AsyncSession, value: datetime) -> Any:
+    dialect = s.get_bind().dialect
+    bind = _UTC_BINDS.get(dialect)
+    if bind is None:
+        bind = _UTC_BINDS[dialect] = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+    return bind(value) if bind is not None else value
+
+
+async def _write(s: AsyncSession, sql: str, stmt: Any, params: dict[str, Any]) -> int:
+    """Run one of the score's writes (`sql`, `stmt` its typed form): the rows it touched."""
+    driver = await _sqlite_driver(s)
+    if driver is None:
+        return _rowcount(await s.execute(stmt, params))
+    raw = {
+        k: v.isoformat()
+        if type(v) is date
+        else _sqlite_instant(s, v)
+        if isinstance(v, datetime)
+        else v
+        for k, v in params.items()
+    }
+    cursor = await driver.execute(sql, raw)
+    return int(cursor.rowcount)
+
+
 def symptoms_by_day(rows: Iterable[tuple[date, str]]) -> dict[date, frozenset[str]]:
     """Red-flag answers (day, code) grouped by day."""
     by_day: dict[date, set[str]] = {}
@@ -384,6 +571,82 @@ async def run_scores(s: AsyncSession, person_id: int, since: date) -> list[tuple
         .order_by(CheckIn.day)
     )
     return [(d, sc, k.removeprefix("run_")) for d, sc, k in rows]
+
+
+async def upsert_run(
+    s: AsyncSession,
+    person_id: int,
+    day: date,
+    now: datetime,
+    *,
+    km: float | None = None,
+    unit: str | None = None,
+    band: str | None = None,
+    minutes: float | None = None,
+    surface: str | None = None,
+) -> None:
+    """Store a run's details for (person, day) in one statement: what is given fills in or
+    replaces what was there, what is not given stays (a typed distance drops a range)."""
+    given: dict[str, Any] = {}
+    if km is not None:
+        given |= {"distance_m": round(km * 1000), "unit": unit, "band": band}
+    if minutes is not None:
+        given["duration_s"] = round(minutes * 60)
+    if surface is not None:
+        given["surface"] = surface
+    stmt = _insert(s, RunDetail).values(person_id=person_id, day=day, recorded_at=now, **given)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["person_id", "day"], set_={**given, "recorded_at": now}
+    )
+    await s.execute(stmt)
+
+
+async def runs_since(s: AsyncSession, person_id: int, since: date) -> list[Run]:
+    """Runs from `since` on, one per day, oldest first: pain during and after, distance (km),
+    minutes and surface; a day with a run score or run details is a run."""
+    by_day: dict[date, dict[str, Any]] = {}
+    for d, score, phase in await run_scores(s, person_id, since):
+        by_day.setdefault(d, {})[phase] = score
+    details = await s.scalars(
+        select(RunDetail).where(RunDetail.person_id == person_id, RunDetail.day >= since)
+    )
+    for r in details:
+        by_day.setdefault(r.day, {}).update(
+            km=None if r.distance_m is None else r.distance_m / 1000,
+            minutes=None if r.duration_s is None else r.duration_s / 60,
+            surface=r.surface,
+            unit=r.unit,
+            band=r.band,
+        )
+    return [Run(day=d, **fields) for d, fields in sorted(by_day.items())]
+
+
+async def distance_unit(s: AsyncSession, person_id: int) -> str | None:
+    """The unit of the person's last run with a distance ("km" or "mi"), None before any."""
+    found = await s.scalar(
+        select(RunDetail.unit)
+        .where(RunDetail.person_id == person_id, RunDetail.unit.is_not(None))
+        .order_by(RunDetail.day.desc())
+        .limit(1)
+    )
+    return found
+
+
+async def run_export_rows(s: AsyncSession, person_id: int) -> list[Sequence[object]]:
+    """The person's run details as export rows: distance (km), minutes, surface."""
+    rows: list[Sequence[object]] = []
+    for r in await s.scalars(
+        select(RunDetail).where(RunDetail.person_id == person_id).order_by(RunDetail.day)
+    ):
+        day, at = r.day.isoformat(), r.recorded_at.isoformat()
+        if r.distance_m is not None:
+            detail = f"as {r.unit or 'km'}" + (f", range {r.band}" if r.band else "")
+            rows.append(("run", day, "distance_km", f"{r.distance_m / 1000:g}", detail, at))
+        if r.duration_s is not None:
+            rows.append(("run", day, "minutes", f"{r.duration_s / 60:g}", "", at))
+        if r.surface is not None:
+            rows.append(("run", day, "surface", r.surface, "", at))
+    return rows
 
 
 async def add_symptom(s: AsyncSession, person_id: int, day: date, code: str, now: datetime) -> bool:
@@ -417,13 +680,23 @@ async def add_escalation(
 
     False when that tier was already stored for the day, e.g. by a tap at the same instant.
     """
-    stmt = (
-        _insert(s, Escalation)
-        .values(person_id=person_id, day=day, tier=tier, reasons=reasons, created_at=now)
-        .on_conflict_do_nothing(index_elements=["person_id", "day", "tier"])
-    )
-    result = await s.execute(stmt)
-    return bool(_rowcount(result))
+    params = {"person_id": person_id, "day": day, "tier": tier, "reasons": reasons, "now": now}
+    return bool(await _write(s, _ADD_ESCALATION_SQL, _ADD_ESCALATION, params))
+
+
+# Built once, as text for the reason _UPSERT_SCORE is: a high score's advice is stored per tap.
+_ADD_ESCALATION_SQL = (
+    "INSERT INTO escalations (person_id, day, tier, reasons, created_at)"
+    " VALUES (:person_id, :day, :tier, :reasons, :now)"
+    " ON CONFLICT (person_id, day, tier) DO NOTHING"
+)
+_ADD_ESCALATION = text(_ADD_ESCALATION_SQL).bindparams(
+    bindparam("person_id", type_=Integer()),
+    bindparam("day", type_=Date()),
+    bindparam("tier", type_=String()),
+    bindparam("reasons", type_=String()),
+    bindparam("now", type_=UTCDateTime()),
+)
 
 
 async def remove_escalations_above(s: AsyncSession, person_id: int, day: date, tier: Tier) -> bool:
@@ -590,12 +863,14 @@ async def export_rows(s: AsyncSession, person_id: int) -> list[Sequence[object]]
             rows.append(
                 ("checkin_before_change", c.day.isoformat(), c.kind, c.previous_score, "", before)
             )
+    rows += await run_export_rows(s, person_id)
     for sr in await s.scalars(
         select(SymptomReport)
         .where(SymptomReport.person_id == person_id)
         .order_by(SymptomReport.day)
     ):
         rows.append(("symptom", sr.day.isoformat(), sr.code, "", "", sr.recorded_at.isoformat()))
+    rows += await _pain_context_rows(s, person_id)
     for e in await s.scalars(
         select(Escalation).where(Escalation.person_id == person_id).order_by(Escalation.day)
     ):
@@ -606,6 +881,7 @@ async def export_rows(s: AsyncSession, person_id: int) -> list[Sequence[object]]
         select(Activity).where(Activity.person_id == person_id).order_by(Activity.day)
     ):
         rows.append(("activity", a.day.isoformat(), a.kind, "", "", a.recorded_at.isoformat()))
+    rows += await ladder_export_rows(s, person_id, person)
     for r in await reminders_of(s, person_id):
         detail = ("weekdays" if r.weekdays_only else "every day") + ("" if r.enabled else ", off")
         rows.append(("reminder", "", r.kind, r.times, detail, ""))
@@ -642,3 +918,191 @@ async def add_reminder(
     s.add(reminder)
     await s.flush()
     return reminder
+
+
+async def ladder_runs_since(s: AsyncSession, person_id: int, since: date) -> list[LadderRun]:
+    """The person's return-to-run ladder runs from `since` on, oldest first."""
+    return list(
+        await s.scalars(
+            select(LadderRun)
+            .where(LadderRun.person_id == person_id, LadderRun.day >= since)
+            .order_by(LadderRun.day)
+        )
+    )
+
+
+async def add_ladder_run(
+    s: AsyncSession,
+    person_id: int,
+    day: date,
+    stage: int,
+    now: datetime,
+    pain: str | None = None,
+    outcome: str | None = None,
+) -> LadderRun:
+    """The ladder run of `day`: stored once (the unique key decides), else the one there."""
+    stmt = (
+        _insert(s, LadderRun)
+        .values(
+            person_id=person_id, day=day, stage=stage, pain=pain, outcome=outcome, recorded_at=now
+        )
+        .on_conflict_do_nothing(index_elements=["person_id", "day"])
+    )
+    await s.execute(stmt)
+    run = await s.scalar(
+        select(LadderRun).where(LadderRun.person_id == person_id, LadderRun.day == day)
+    )
+    assert run is not None
+    return run
+
+
+async def symptom_days(s: AsyncSession, person_id: int, code: str, since: date) -> list[date]:
+    """Days from `since` on with this red-flag answer."""
+    rows = await s.scalars(
+        select(SymptomReport.day).where(
+            SymptomReport.person_id == person_id,
+            SymptomReport.code == code,
+            SymptomReport.day >= since,
+        )
+    )
+    return sorted(rows)
+
+
+async def ladder_export_rows(
+    s: AsyncSession, person_id: int, person: Person | None
+) -> list[Sequence[object]]:
+    """The return-to-run ladder as export rows: where the person is, then each run."""
+    rows: list[Sequence[object]] = []
+    if person is not None and person.ladder_stage is not None and person.ladder_started:
+        detail = f"good runs at this stage={person.ladder_good_runs}"
+        if person.ladder_paused:
+            detail += f", paused ({person.ladder_paused})"
+        started = person.ladder_started.isoformat()
+        rows.append(("person", started, "ladder_stage", person.ladder_stage, detail, ""))
+    if person is not None and person.ladder_finished is not None:
+        rows.append(("person", person.ladder_finished.isoformat(), "ladder_finished", "", "", ""))
+    for r in await ladder_runs_since(s, person_id, date.min):
+        answers = f"pain during={r.pain or '-'}, trouble={r.trouble or '-'}"
+        answers += f", next morning={r.morning or '-'}"
+        rows.append(
+            (
+                "ladder_run",
+                r.day.isoformat(),
+                f"stage {r.stage}",
+                r.outcome or "open",
+                answers,
+                r.recorded_at.isoformat(),
+            )
+        )
+    return rows
+
+
+# --- where it hurts, what set it off, morning stiffness (after a rise of 2 or more) ---------
+
+
+@dataclass(frozen=True, slots=True)
+class PainContextDay:
+    """The answers about one day with a rise: places, triggers (codes) and morning stiffness."""
+
+    day: date
+    places: frozenset[str] = frozenset()
+    triggers: frozenset[str] = frozenset()
+    stiffness: str | None = None
+
+    @property
+    def answered(self) -> bool:
+        """Whether any question was answered that day."""
+        return bool(self.places or self.triggers or self.stiffness)
+
+
+def _codes(value: str | None) -> frozenset[str]:
+    return frozenset(c for c in (value or "").split(",") if c)
+
+
+def _joined(codes: Iterable[str]) -> str | None:
+    return ",".join(sorted(codes)) or None
+
+
+def _context_day(row: PainContext) -> PainContextDay:
+    return PainContextDay(row.day, _codes(row.places), _codes(row.triggers), row.stiffness)
+
+
+async def ask_pain_context(s: AsyncSession, person_id: int, day: date, now: datetime) -> bool:
+    """Note that the questions about `day` are asked; False when they were already asked."""
+    stmt = (
+        _insert(s, PainContext)
+        .values(person_id=person_id, day=day, asked_at=now)
+        .on_conflict_do_nothing(index_elements=["person_id", "day"])
+    )
+    return bool(_rowcount(await s.execute(stmt)))
+
+
+async def pain_context_on(s: AsyncSession, person_id: int, day: date) -> PainContextDay | None:
+    """The answers about one day, None when the questions were never asked about it."""
+    row = await s.scalar(
+        select(PainContext).where(PainContext.person_id == person_id, PainContext.day == day)
+    )
+    return None if row is None else _context_day(row)
+
+
+async def set_pain_context(
+    s: AsyncSession,
+    person_id: int,
+    day: date,
+    now: datetime,
+    *,
+    places: Collection[str] | None = None,
+    triggers: Collection[str] | None = None,
+    stiffness: str | None = None,
+) -> PainContextDay:
+    """Store the answers given about `day` (its row made if a stale question had none); the
+    day's answers as they now stand."""
+    await ask_pain_context(s, person_id, day, now)
+    changes: dict[str, Any] = {"answered_at": now}
+    if places is not None:
+        changes["places"] = _joined(places)
+    if triggers is not None:
+        changes["triggers"] = _joined(triggers)
+    if stiffness is not None:
+        changes["stiffness"] = stiffness
+    await s.execute(
+        update(PainContext)
+        .where(PainContext.person_id == person_id, PainContext.day == day)
+        .values(**changes)
+        .execution_options(synchronize_session=False)
+    )
+    found = await pain_context_on(s, person_id, day)
+    assert found is not None
+    return found
+
+
+async def pain_context_since(s: AsyncSession, person_id: int, since: date) -> list[PainContextDay]:
+    """Every day from `since` on that the questions were asked about, oldest first.
+
+    For /history's counts and the physio report; a day asked about and left unanswered has
+    empty answers (`answered` is False).
+    """
+    rows = await s.scalars(
+        select(PainContext)
+        .where(PainContext.person_id == person_id, PainContext.day >= since)
+        .order_by(PainContext.day)
+    )
+    return [_context_day(r) for r in rows]
+
+
+async def _pain_context_rows(s: AsyncSession, person_id: int) -> list[Sequence[object]]:
+    """export_rows' lines for the questions after a rise: when asked, then each answer."""
+    rows: list[Sequence[object]] = []
+    for r in await s.scalars(
+        select(PainContext).where(PainContext.person_id == person_id).order_by(PainContext.day)
+    ):
+        day, answered = r.day.isoformat(), r.answered_at.isoformat() if r.answered_at else ""
+        rows.append(("pain_context", day, "asked", "", "", r.asked_at.isoformat()))
+        for kind, value in (
+            ("where", r.places),
+            ("set_off_by", r.triggers),
+            ("morning_stiffness", r.stiffness),
+        ):
+            if value:
+                rows.append(("pain_context", day, kind, value.replace(",", " "), "", answered))
+    return rows

@@ -3,7 +3,7 @@
 `unanswered` counts the check-ins sent in a row with no answer; any answer (a score, a tap,
 any message) sets it back to 0 (reminders.on_answer). After QUIET_AFTER of them the next
 check-in says, once, that reminders go quiet; from then on every other send (the nudge, core
-work, posture, the weekly summary) waits and the check-in goes on once a day. After
+work, posture, the weekly recap) waits and the check-in goes on once a day. After
 PAUSE_AFTER, about a week, it goes once a week, on the weekday of the last answer, as "still
 here if you need me". The numbers are our own choice.
 
