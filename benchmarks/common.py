@@ -44,3 +44,18 @@ def emit(result: dict[str, object]) -> None:
     for key, value in result.items():
         print(f"{key:>14}: {value}")
     print(json.dumps(result), flush=True)
+
+
+def hwm_mb() -> float:
+    """Peak resident memory of this process alone, in MB (VmHWM).
+
+    getrusage's figure for a child started from a big parent can carry the parent's size
+    over the exec; the kernel's high-water mark of this process's own memory does not."""
+    try:
+        with open("/proc/self/status", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return peak_rss_mb()

@@ -2,6 +2,7 @@
 
     python -m benchmarks.fanout --users 100000 [--workers 2] [--db URL] [--batch 500]
                                 [--kind checkin|core|posture] [--history-days 60]
+    python -m benchmarks.fanout --compare --users 100000 [--db URL]
 
 Seeds N people with a reminder of one kind (a check-in by default) due at the same instant
 (bulk inserts), then runs
@@ -10,6 +11,12 @@ counts sends per (chat, local time): each person has one reminder, so that names
 On PostgreSQL ``--workers K`` runs K separate processes sharing the database (SKIP LOCKED);
 on SQLite, K dispatcher tasks in one process (one writer). Prints readable figures, then,
 as the last line, one JSON object.
+
+``--compare`` runs the same fan-out of check-ins twice, each in a child process of this one
+so that each peak RSS is its own: ours (one dispatcher process on the seeded database, ledger
+and all), then the usual in-memory design (benchmarks/inmemory.py: one APScheduler job per
+person, nothing stored). Each rate runs from the due instant to the last send; ``ratio`` is
+ours over the in-memory design's.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from pathlib import Path
 from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.engine import make_url
 
+from benchmarks.common import hwm_mb, machine
 from bot import schedule
 from bot.app import App, open_app
 from bot.clock import ManualClock
@@ -179,7 +187,7 @@ async def _dispatch(url: str, workers: int, batch: int) -> tuple[Sink, float, fl
 def _child(url: str, out: str, batch: int) -> int:
     sink, started, ended = asyncio.run(_dispatch(url, 1, batch))
     with open(out, "w", encoding="utf-8") as f:
-        f.write(f"{started} {ended}\n")
+        f.write(f"{started} {ended} {hwm_mb()}\n")
         for (rid, slot), n in sink.counts.items():
             f.write(f"{rid} {slot} {n}\n")
     return 0
@@ -202,7 +210,7 @@ async def _main(args: argparse.Namespace) -> dict[str, object]:
     await app.close()
     print(f"seeded {args.users} people on {engine_name} in {seeded:.1f} s", flush=True)
 
-    counts: collections.Counter[tuple[int, str]] = collections.Counter()
+    counts: collections.Counter[tuple[str, str]] = collections.Counter()
     if engine_name == "postgresql" and args.workers > 1:
         mode = "processes"
         outs = [Path(tmp.name) / f"worker{i}.txt" for i in range(args.workers)]
@@ -226,13 +234,10 @@ async def _main(args: argparse.Namespace) -> dict[str, object]:
             raise SystemExit(f"a worker failed: exit codes {codes}")
         starts, ends = [], []
         for out in outs:
-            lines = out.read_text(encoding="utf-8").splitlines()
-            s, e = lines[0].split()
-            starts.append(float(s))
-            ends.append(float(e))
-            for line in lines[1:]:
-                rid, slot, n = line.split()
-                counts[(int(rid), slot)] += int(n)
+            started, ended, _, worker_counts = _read_child(out)
+            starts.append(started)
+            ends.append(ended)
+            counts.update(worker_counts)
         seconds = max(ends) - min(starts)
     else:
         mode = "tasks"
@@ -277,6 +282,104 @@ async def _main(args: argparse.Namespace) -> dict[str, object]:
     return result
 
 
+def _read_child(out: Path) -> tuple[float, float, float, collections.Counter[tuple[str, str]]]:
+    """A dispatcher child's start, end, peak RSS and sends per (chat, local time)."""
+    lines = out.read_text(encoding="utf-8").splitlines()
+    started, ended, rss = (float(v) for v in lines[0].split())
+    counts: collections.Counter[tuple[str, str]] = collections.Counter()
+    for line in lines[1:]:
+        chat, rest = line.split(" ", 1)  # the local time has a space in it
+        slot, n = rest.rsplit(" ", 1)
+        counts[(chat, slot)] += int(n)
+    return started, ended, rss, counts
+
+
+async def _settle(app: App) -> None:
+    """Leave PostgreSQL as a live one runs after the bulk load: dead rows of earlier runs
+    vacuumed (autovacuum would), and the load's writes checkpointed, not flushed mid-run."""
+    async with app.db.connect() as conn:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text("VACUUM ANALYZE people, reminders, deliveries"))
+        try:
+            await conn.execute(text("CHECKPOINT"))
+        except Exception as exc:  # not a superuser: the figures are only noisier
+            print(f"(no CHECKPOINT before the run: {type(exc).__name__})")
+
+
+async def _run_child(*args: str) -> None:
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", *args, cwd=ROOT)
+    if await proc.wait():
+        raise SystemExit(f"{args[0]} failed with exit code {proc.returncode}")
+
+
+async def _compare(args: argparse.Namespace) -> dict[str, object]:
+    """Ours and the in-memory design on the same people, each in a child process."""
+    tmp = tempfile.TemporaryDirectory(prefix="si-bench-")
+    url = args.db or f"sqlite+aiosqlite:///{Path(tmp.name) / 'bench.sqlite3'}"
+    url = Settings(database_url=url).database_url or url
+    engine_name = make_url(url).get_backend_name()
+    app = await open_app(_settings(url), ManualClock(DUE))
+    await seed(app, args.users)
+    want = await expected(app)
+    if engine_name == "postgresql":
+        await _settle(app)
+    await app.close()
+    print(f"seeded {args.users} people on {engine_name}", flush=True)
+
+    out = Path(tmp.name) / "ours.txt"
+    await _run_child(
+        "benchmarks.fanout", "--child", str(out), "--db", url, "--batch", str(args.batch)
+    )
+    started, ended, ours_rss, counts = _read_child(out)
+    check = await open_app(_settings(url), ManualClock(DUE), migrate=False)
+    ledger = await ledger_rows(check)
+    await check.close()
+    ours_s = ended - started
+    sent = sum(counts.values())
+    duplicates = sum(n - 1 for n in counts.values() if n > 1)
+    lost = len(want - set(counts))
+    ours_rate = sent / ours_s if ours_s > 0 else 0.0
+    print(
+        f"ours ({engine_name}, 1 worker): {sent} check-ins in {ours_s:.2f} s = {ours_rate:.0f}/s;"
+        f" duplicates {duplicates}, lost {lost}, ledger rows {ledger};"
+        f" peak RSS {ours_rss} MB",
+        flush=True,
+    )
+
+    mem_out = Path(tmp.name) / "inmemory.json"
+    await _run_child("benchmarks.inmemory", "--users", str(args.users), "--out", str(mem_out))
+    mem = json.loads(mem_out.read_text(encoding="utf-8"))
+    tmp.cleanup()
+    mem_rate = float(mem["per_second"] or 0.0)
+    ratio = ours_rate / mem_rate if mem_rate else None
+    print(
+        f"ratio: ours {ratio:.2f}x the in-memory design's rate; peak RSS {ours_rss} MB against"
+        f" {mem['peak_rss_mb']} MB"
+        if ratio is not None
+        else "ratio: the in-memory design sent nothing"
+    )
+    return {
+        "users": args.users,
+        "engine": engine_name,
+        "batch": args.batch,
+        "ours_per_s": round(ours_rate, 1),
+        "inmemory_per_s": round(mem_rate, 1),
+        "ratio": round(ratio, 3) if ratio is not None else None,
+        "ours_seconds": round(ours_s, 3),
+        "inmemory_seconds": mem["seconds"],
+        "ours_peak_rss_mb": ours_rss,
+        "inmemory_peak_rss_mb": mem["peak_rss_mb"],
+        "sent": sent,
+        "duplicates": duplicates,
+        "lost": lost,
+        "ledger_rows": ledger,
+        "inmemory_sent": mem["sent"],
+        "inmemory_duplicates": mem["duplicates"],
+        "inmemory_lost": mem["lost"],
+        "machine": machine(),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print its figures, the JSON line last."""
     p = argparse.ArgumentParser(prog="python -m benchmarks.fanout", description=__doc__)
@@ -293,10 +396,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--history-days", type=int, default=0, help="daily scores per person before the send"
     )
+    p.add_argument(
+        "--compare",
+        action="store_true",
+        help="check-ins through ours and through the in-memory design, and the ratio",
+    )
     p.add_argument("--child", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
         return _child(args.db, args.child, args.batch)
+    if args.compare:
+        print(json.dumps(asyncio.run(_compare(args))))
+        return 0
     print(json.dumps(asyncio.run(_main(args))))
     return 0
 

@@ -14,8 +14,11 @@ Protocol (claim with a lease):
 3. Record: every ``flush_every`` outcomes, one transaction inserts the ledger rows
    (``deliveries``, unique on ``(reminder_id, slot)``, ``ON CONFLICT DO NOTHING``) and
    advances each row (next slot, send time, nudge) *only if it still carries our token*,
-   releasing the lease. On PostgreSQL each is one statement over ``unnest()`` of array
-   parameters, whatever the flush's size.
+   releasing the lease. On PostgreSQL the whole flush is one statement over ``unnest()`` of
+   array parameters, whatever its size (atomic on its own, so sent without BEGIN/COMMIT on a
+   connection kept for the pass), and a batch's last flush commits while the next batch is
+   claimed and read. On SQLite it is two executemany calls straight to the driver, with
+   constant statements and each distinct datetime converted once.
 
 Crash-safety contract: a worker killed at any point loses no reminder. Rows it had claimed
 keep ``next_send_at`` until step 3 commits, so once their lease expires anyone claims them
@@ -48,6 +51,11 @@ late is dropped and counted, its row moved to its next slot, never sent late. Wi
 broadcast, held to Telegram's paid ceiling instead of the free one, with ``PAID_CONCURRENCY``
 sends in flight (so the crash bound above becomes 248).
 
+Messages: builders are pure, so within a batch a reply is built once for every set of values
+its builder read (``_Replies``: the person's columns, the Due's fields and its facts, noted on
+the first build) and shared by the sends that read the same, as most of a fan-out's check-ins
+do.
+
 Back-off (bot/handlers/reminder_kinds/_backoff.py): the record counts each check-in sent on
 the person's row, in one statement per flush; once reminders went quiet for someone who stopped
 answering, their other sends are skipped like an episode's, read from the same batch of people.
@@ -56,14 +64,15 @@ answering, their other sends are skipped like an episode's, read from the same b
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import math
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from datetime import date, datetime, time, timedelta
 from enum import Enum
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     DateTime,
@@ -77,8 +86,8 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot import schedule
 from bot.delivery import RetryLater, Sender, TransientError, Unreachable
@@ -153,16 +162,15 @@ class _Item:
     dropped: bool = False
     not_before: datetime | None = None
 
-    @property
-    def send(self) -> Send | None:
-        """What is due: the kind's regular send or its one-off one."""
-        return self.reminder.send_for(self.extra) if self.reminder is not None else None
+    # What is due: the kind's regular send or its one-off one, and its ledger name
+    # (checkin | nudge | core | snooze | posture | ...). Set once: read many times a pass.
+    send: Send | None = field(init=False)
+    kind: str = field(init=False)
 
-    @property
-    def kind(self) -> str:
-        """The ledger's name for what is due: checkin | nudge | core | snooze | posture | ..."""
-        send = self.send
-        return send.key if send is not None else str(self.row.kind)
+    def __post_init__(self) -> None:
+        reminder = self.reminder
+        self.send = reminder.send_for(self.extra) if reminder is not None else None
+        self.kind = self.send.key if self.send is not None else str(self.row.kind)
 
 
 @dataclass
@@ -172,6 +180,148 @@ class _Batch:
     lease_until: datetime
     items: list[_Item] = field(default_factory=list)
     since: datetime | None = None  # when the pass began: what was grace-late then was downtime
+    # Dispatcher._advance_shared's results.
+    advanced: dict[tuple[Any, ...], schedule.Scheduled] = field(default_factory=dict)
+
+
+# Values a builder may read for its reply to be shared: compared by equality, never mutated.
+_PLAIN = (type(None), bool, int, float, str, date, datetime, time, timedelta, Enum)
+
+
+def _plain(value: Any) -> bool:
+    if isinstance(value, _PLAIN):
+        return True
+    if isinstance(value, tuple):
+        return all(_plain(v) for v in value)
+    params = getattr(type(value), "__dataclass_params__", None)
+    return (
+        params is not None
+        and params.frozen
+        and all(_plain(getattr(value, f.name)) for f in fields(value))
+    )
+
+
+class _Reads:
+    """What one build read: (where, name, value) in order. `where` is "due", "person" or
+    "fact" (then `name` is the Fact itself); `plain` turns false on a value that cannot be
+    compared by equality, and then the build is not shared."""
+
+    __slots__ = ("plain", "seen")
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, Any, Any]] = []
+        self.plain = True
+
+    def note(self, where: str, name: Any, value: Any) -> Any:
+        if not _plain(value):
+            self.plain = False
+        self.seen.append((where, name, value))
+        return value
+
+
+class _PersonProbe:
+    """The person as a builder sees it, noting every column it reads."""
+
+    __slots__ = ("_person", "_reads")
+
+    def __init__(self, person: Any, reads: _Reads) -> None:
+        self._person = person
+        self._reads = reads
+
+    def __getattr__(self, name: str) -> Any:
+        return self._reads.note("person", name, getattr(self._person, name))
+
+
+class _DueProbe:
+    """A Due that notes what its builder reads (the library is one object for a dispatcher,
+    so it is handed over, not compared)."""
+
+    __slots__ = ("_due", "_reads", "library", "person")
+
+    def __init__(self, due: Due, reads: _Reads) -> None:
+        self._due = due
+        self._reads = reads
+        self.person = _PersonProbe(due.person, reads)
+        self.library = due.library
+
+    @property
+    def day(self) -> date:
+        return self._reads.note("due", "day", self._due.day)  # type: ignore[no-any-return]
+
+    @property
+    def slot_day(self) -> date:
+        return self._reads.note("due", "slot_day", self._due.slot_day)  # type: ignore[no-any-return]
+
+    @property
+    def extra(self) -> bool:
+        return self._reads.note("due", "extra", self._due.extra)  # type: ignore[no-any-return]
+
+    @property
+    def sent_count(self) -> int:
+        return self._reads.note("due", "sent_count", self._due.sent_count)  # type: ignore[no-any-return]
+
+    @property
+    def facts(self) -> Facts:
+        self._reads.plain = False  # a builder going around fact(): nothing to compare
+        return self._due.facts
+
+    def fact(self, fact: Fact[Any]) -> Any:
+        return self._reads.note("fact", fact, self._due.fact(fact))
+
+
+class _Replies:
+    """Each send's reply, built once per batch for every set of inputs its builder read.
+
+    Builders are pure (facts in, a Reply out), and most people of a batch get the same words
+    and the same keyboard: a check-in for today with no score yet. The first build of a send
+    goes through probes that note every value it read (the person's columns, the Due's fields,
+    its facts); a later item whose own values are all equal to those would take the same path
+    through the builder, so it gets the same Reply. Only plain values count (numbers, strings,
+    dates, frozen dataclasses of them); a build that read anything else is not shared."""
+
+    MAX_SHAPES = 16  # different sets of reads kept per send and batch
+
+    def __init__(self) -> None:
+        self._built: dict[Send, list[tuple[Callable[[Due], tuple[Any, ...]], Any, Reply | None]]]
+        self._built = {}
+
+    def build(self, send: Send, due: Due) -> Reply | None:
+        """The reply `send` builds for `due`, from an earlier build when that read the same."""
+        shapes = self._built.setdefault(send, [])
+        for values, expected, reply in shapes:
+            try:
+                if values(due) == expected:
+                    return reply
+            except LookupError:  # a fact this person's send did not read
+                continue
+        reads = _Reads()
+        reply = send.build(cast(Due, _DueProbe(due, reads)))
+        if reads.plain and len(shapes) < self.MAX_SHAPES:
+            values = _reader(reads.seen)
+            shapes.append((values, tuple(v for _, _, v in _grouped(reads.seen)), reply))
+        return reply
+
+
+def _grouped(seen: list[tuple[str, Any, Any]]) -> list[tuple[str, Any, Any]]:
+    """Reads in the order _reader reads them: the person's, the Due's, then facts."""
+    return [r for where in ("person", "due", "fact") for r in seen if r[0] == where]
+
+
+def _reader(seen: list[tuple[str, Any, Any]]) -> Callable[[Due], tuple[Any, ...]]:
+    """A function reading from any Due the values a build read, in _grouped order."""
+    person = [name for where, name, _ in _grouped(seen) if where == "person"]
+    fields_ = [name for where, name, _ in _grouped(seen) if where == "due"]
+    facts = [name for where, name, _ in _grouped(seen) if where == "fact"]
+
+    def values(due: Due) -> tuple[Any, ...]:
+        who = due.person
+        return (
+            *[getattr(who, n) for n in person],
+            *[getattr(due, n) for n in fields_],
+            *[due.fact(f) for f in facts],
+        )
+
+    return values
 
 
 class Dispatcher:
@@ -208,6 +358,9 @@ class Dispatcher:
         self.user_ids = frozenset(user_ids) if user_ids is not None else None
         self._stopping = False
         self._flush_lock = asyncio.Lock()
+        self._is_postgres: bool | None = None
+        self._tail: asyncio.Future[None] | None = None
+        self._flusher: AsyncConnection | None = None
 
     @property
     def clock(self):  # type: ignore[no-untyped-def]
@@ -224,14 +377,44 @@ class Dispatcher:
         """Claim and process batches until nothing more is due now."""
         total = PassStats()
         since = self.clock.now()
-        while not self._stopping:
-            now = self.clock.now()
-            batch = await self._claim(now)
-            if batch is None:
-                break
-            batch.since = since
-            total.add(await self._process(batch))
+        try:
+            while not self._stopping:
+                now = self.clock.now()
+                batch = await self._claim(now)
+                if batch is None:
+                    if self._tail is not None:
+                        # The last flush, still committing, may make rows due now (a missed
+                        # nudge's regular slot): claim again once it is in.
+                        await self._last_flush()
+                        continue
+                    break
+                batch.since = since
+                total.add(await self._process(batch))
+        finally:
+            try:
+                await self._last_flush()
+            finally:
+                await self._close_flush_connection()
         return total
+
+    async def _last_flush(self) -> None:
+        """Wait for a batch's last flush left committing while the next batch went on."""
+        tail, self._tail = self._tail, None
+        if tail is not None:
+            await tail
+
+    async def _flush_connection(self) -> AsyncConnection:
+        """The pass's connection for flushes (PostgreSQL), in autocommit: one statement each."""
+        if self._flusher is None:
+            bind = self.engine.sessions.kw["bind"]
+            conn = await bind.connect()
+            self._flusher = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        return self._flusher
+
+    async def _close_flush_connection(self) -> None:
+        conn, self._flusher = self._flusher, None
+        if conn is not None:
+            await conn.close()
 
     async def next_due_at(self) -> datetime | None:
         """The earliest instant some reminder becomes claimable (for waking up on time)."""
@@ -320,6 +503,13 @@ class Dispatcher:
             batch.items.append(_item(row, person, schedule.controls_of(person), now))
         return batch
 
+    def _postgres(self) -> bool:
+        """Whether the database is PostgreSQL (read once: the engine never changes)."""
+        if self._is_postgres is None:
+            bind = self.engine.sessions.kw.get("bind")
+            self._is_postgres = bind is not None and bind.dialect.name == "postgresql"
+        return self._is_postgres
+
     def _yielding_room(self) -> int:
         """How many sends that give way one claim may take (the whole batch when unpaced)."""
         rate = sum(limiter.per_second for limiter in self.limiters.values() if limiter)
@@ -332,6 +522,11 @@ class Dispatcher:
         grace = self.engine.settings.grace
         to_build: list[_Item] = []
         async with self.engine.sessions() as s:
+            if dialect(s) == "postgresql":
+                # These reads are planned for the tables as they are now. A plan cached for the
+                # connection when the ledger was small scans all of it for every batch once it
+                # is large (a fan-out into a new ledger: quadratic).
+                await s.execute(_CUSTOM_PLANS)
             recorded = await _recorded(s, batch.items)
             for item in batch.items:
                 if (
@@ -355,8 +550,11 @@ class Dispatcher:
                     to_build.append(item)
             facts = await Facts.load(s, _wanted(to_build))
         to_send: list[_Item] = []
+        replies = _Replies()
+        stamped: dict[tuple[int, str], tuple[Reply, Reply]] = {}
+        local_times: dict[tuple[datetime, datetime, str], tuple[date, date, str]] = {}
         for item in to_build:
-            item.reply = self._reply(item, facts)
+            item.reply = self._reply(item, facts, replies, stamped, local_times)
             if item.reply is None:
                 item.outcome = Outcome.SKIP
             else:
@@ -376,7 +574,15 @@ class Dispatcher:
         if workers:
             await asyncio.gather(*(worker(queue) for _ in range(workers)))
         done.extend(pending)
-        await self._flush_done(batch, done)
+        if self._postgres():
+            # Every send of the batch is done: its last flush commits while the next batch is
+            # claimed and read (another connection, other rows; the next batch's first flush
+            # waits for it on the flush lock, so no more is unrecorded at once than before).
+            # SQLite has one writer: the claim would only wait for it there.
+            await self._last_flush()
+            self._tail = asyncio.ensure_future(self._flush_done(batch, done))
+        else:
+            await self._flush_done(batch, done)
         for item in batch.items:
             if item.outcome is Outcome.SENT:
                 stats.sent += 1
@@ -390,24 +596,52 @@ class Dispatcher:
                 stats.skipped += 1
         return stats
 
-    def _reply(self, item: _Item, facts: Facts) -> Reply | None:
-        """The kind's message for this send, stamped with when it was due in the person's zone."""
+    def _reply(
+        self,
+        item: _Item,
+        facts: Facts,
+        replies: _Replies | None = None,
+        stamped: dict[tuple[int, str], tuple[Reply, Reply]] | None = None,
+        local_times: dict[tuple[datetime, datetime, str], tuple[date, date, str]] | None = None,
+    ) -> Reply | None:
+        """The kind's message for this send, stamped with when it was due in the person's zone.
+
+        Within a batch, `replies` shares a build among the sends that read the same,
+        `stamped` the stamped copy among those due at the same local time, and `local_times`
+        the local dates and time of each (due, slot, zone) met."""
         send = item.send
         assert send is not None
-        tz = schedule.zone(item.c.tz)
+        at = (item.due_at, item.slot, item.c.tz)
+        known = local_times.get(at) if local_times is not None else None
+        if known is None:
+            tz = schedule.zone(item.c.tz)
+            known = (
+                schedule.local_date(item.due_at, tz),
+                schedule.local_date(item.slot, tz),
+                schedule.format_local(item.due_at, tz),
+            )
+            if local_times is not None:
+                local_times[at] = known
+        day, slot_day, local = known
         due = Due(
             person=item.person,
-            day=schedule.local_date(item.due_at, tz),
-            slot_day=schedule.local_date(item.slot, tz),
+            day=day,
+            slot_day=slot_day,
             extra=item.extra,
             sent_count=item.row.sent_count,
             library=self.engine.content,
             facts=facts,
         )
-        reply = send.build(due)
+        reply = replies.build(send, due) if replies is not None else send.build(due)
         if reply is None:
             return None
-        return replace(reply, local_time=schedule.format_local(item.due_at, tz))
+        if stamped is None:
+            return replace(reply, local_time=local)
+        key = (id(reply), local)
+        found = stamped.get(key)
+        if found is None or found[0] is not reply:  # an id is only unique while it lives
+            found = stamped[key] = (reply, replace(reply, local_time=local))
+        return found[1]
 
     async def _deliver(self, item: _Item, batch: _Batch) -> None:
         assert item.reply is not None
@@ -486,8 +720,10 @@ class Dispatcher:
 
     async def _record(self, batch: _Batch, items: list[_Item]) -> None:
         now = batch.now
-        ledger: list[dict[str, Any]] = []
-        advances: list[dict[str, Any]] = []
+        sent_at = self.clock.now()
+        # Rows as tuples in _LEDGER_COLUMNS and _ADVANCE_COLUMNS order.
+        ledger: list[tuple[Any, ...]] = []
+        advances: list[tuple[Any, ...]] = []
         releases: list[dict[str, Any]] = []
         parked: set[int] = set()
         asked = sorted({item.person.id for item in items if _unanswered_ask(item)})
@@ -499,51 +735,39 @@ class Dispatcher:
                     {"b_id": item.row.id, "b_token": batch.token, "b_until": item.not_before}
                 )
             else:
-                if item.outcome is Outcome.SENT:
-                    ledger.append(
-                        {
-                            "reminder_id": item.row.id,
-                            "person_id": item.person.id,
-                            "slot": item.slot,
-                            "kind": item.kind,
-                            "sent_at": self.clock.now(),
-                        }
-                    )
-                due = self._advance(item, now)
+                sent = item.outcome is Outcome.SENT
+                if sent:
+                    ledger.append((item.row.id, item.person.id, item.slot, item.kind, sent_at))
+                due = self._advance_shared(item, now, batch)
                 advances.append(
-                    {
-                        "b_id": item.row.id,
-                        "b_token": batch.token,
-                        "b_slot": due.next_slot,
-                        "b_send": due.next_send_at,
-                        "b_extra": due.snoozed_until,
-                        "b_inc": 1 if item.outcome is Outcome.SENT and not item.extra else 0,
-                    }
+                    (
+                        item.row.id,
+                        due.next_slot,
+                        due.next_send_at,
+                        due.snoozed_until,
+                        1 if sent and not item.extra else 0,
+                    )
                 )
+        if not releases and not parked and self._postgres():
+            # The usual flush is that one statement, atomic on its own: run without BEGIN and
+            # COMMIT around it, on a connection kept for the pass, it is one round trip.
+            conn = await self._flush_connection()
+            try:
+                await _record_arrays(conn, batch.token, ledger, advances, asked, now)
+            except BaseException:
+                await self._close_flush_connection()
+                raise
+            return
         async with self.engine.sessions() as s, s.begin():
             mine = and_(R.c.id == bindparam("b_id"), R.c.claimed_by == bindparam("b_token"))
             if dialect(s) == "postgresql":
-                await _record_arrays(s, batch.token, ledger, advances)
+                await _record_arrays(s, batch.token, ledger, advances, asked, now)
             else:
-                if ledger:
-                    stmt = sqlite.insert(D).on_conflict_do_nothing(
-                        index_elements=["reminder_id", "slot"]
-                    )
-                    await s.execute(stmt, ledger)
-                if advances:
-                    await s.execute(
-                        update(R)
-                        .where(mine)
-                        .values(
-                            next_slot=bindparam("b_slot", type_=UTCDateTime()),
-                            next_send_at=bindparam("b_send", type_=UTCDateTime()),
-                            snoozed_until=bindparam("b_extra", type_=UTCDateTime()),
-                            sent_count=R.c.sent_count + bindparam("b_inc"),
-                            claimed_by=None,
-                            claimed_until=None,
-                        ),
-                        advances,
-                    )
+                await _record_sqlite(s, batch.token, ledger, advances)
+                if asked:
+                    # One statement for the flush. An answer since the claim (a tap on the very
+                    # check-in being recorded) is not undone by counting that check-in after.
+                    await _count_unanswered(s, asked, now)
             if releases:
                 await s.execute(
                     update(R)
@@ -553,18 +777,31 @@ class Dispatcher:
                     ),
                     releases,
                 )
-            if asked:
-                # One statement for the flush. An answer since the claim (a tap on the very
-                # check-in being recorded) is not undone by counting that check-in afterwards.
-                await s.execute(
-                    update(P)
-                    .where(
-                        among(s, P.c.id, asked),
-                        or_(P.c.answered_at.is_(None), P.c.answered_at < now),
-                    )
-                    .values(unanswered=P.c.unanswered + 1)
-                )
             await repo.park_unreachable(s, parked)
+
+    def _advance_shared(self, item: _Item, now: datetime, batch: _Batch) -> schedule.Scheduled:
+        """_advance, worked out once per batch for the rows it would treat alike (a fan-out's
+        rows mostly share their times, zone and slot): the key is everything it reads."""
+        row = item.row
+        key = (
+            row.kind,
+            row.times,
+            row.weekdays_only,
+            row.enabled,
+            row.snoozed_until,
+            row.next_slot,
+            item.c,
+            item.outcome,
+            item.extra,
+            item.slot,
+            item.dropped,
+            item.due_at,
+            now,
+        )
+        found = batch.advanced.get(key)
+        if found is None:
+            found = batch.advanced[key] = self._advance(item, now)
+        return found
 
     def _advance(self, item: _Item, now: datetime) -> schedule.Scheduled:
         row, c, kind = item.row, item.c, item.reminder
@@ -597,62 +834,138 @@ class Dispatcher:
 # -- helpers ----------------------------------------------------------------------------------
 
 
-# PostgreSQL records a flush in two statements whatever its size: each column travels as one
-# array parameter and unnest() turns them back into rows. executemany would send a row at a
-# time and process every parameter in Python; an IN/VALUES list is compiled per size.
-_LEDGER_COLUMNS = ("reminder_id", "person_id", "slot", "kind", "sent_at")
-_LEDGER_ARRAYS = text(
+# PostgreSQL records a flush in one statement whatever its size: each column travels as one
+# array parameter and unnest() turns them back into rows; the ledger insert, the advance and
+# the back-off count are data-modifying parts of one WITH (three tables, no row touched twice),
+# so a flush is one round trip between BEGIN and COMMIT. executemany would send a row at a time
+# and process every parameter in Python; an IN/VALUES list is compiled per size.
+_CUSTOM_PLANS = text("SET LOCAL plan_cache_mode = force_custom_plan")
+_LEDGER_COLUMNS = ("l_reminder", "l_person", "l_slot", "l_kind", "l_sent_at")
+_ADVANCE_COLUMNS = ("a_id", "a_slot", "a_send", "a_extra", "a_inc")
+_FLUSH_ARRAYS = text(
     """
-    INSERT INTO deliveries (reminder_id, person_id, slot, kind, sent_at)
-    SELECT * FROM unnest(:reminder_id, :person_id, :slot, :kind, :sent_at)
-    ON CONFLICT (reminder_id, slot) DO NOTHING
+    WITH ledger AS (
+        INSERT INTO deliveries (reminder_id, person_id, slot, kind, sent_at)
+        SELECT * FROM unnest(:l_reminder, :l_person, :l_slot, :l_kind, :l_sent_at)
+        ON CONFLICT (reminder_id, slot) DO NOTHING
+    ), advanced AS (
+        UPDATE reminders AS r
+        SET next_slot = v.slot, next_send_at = v.send, snoozed_until = v.extra,
+            sent_count = r.sent_count + v.inc, claimed_by = NULL, claimed_until = NULL
+        FROM unnest(:a_id, :a_slot, :a_send, :a_extra, :a_inc) AS v(id, slot, send, extra, inc)
+        WHERE r.id = v.id AND r.claimed_by = :token
+    ), asked AS (
+        UPDATE people SET unanswered = unanswered + 1
+        WHERE id = ANY(:asked) AND (answered_at IS NULL OR answered_at < :now)
+    )
+    SELECT 1
     """
 ).bindparams(
-    bindparam("reminder_id", type_=postgresql.ARRAY(Integer)),
-    bindparam("person_id", type_=postgresql.ARRAY(Integer)),
-    bindparam("slot", type_=postgresql.ARRAY(DateTime(timezone=True))),
-    bindparam("kind", type_=postgresql.ARRAY(String)),
-    bindparam("sent_at", type_=postgresql.ARRAY(DateTime(timezone=True))),
-)
-_ADVANCE_ARRAYS = text(
-    """
-    UPDATE reminders AS r
-    SET next_slot = v.slot, next_send_at = v.send, snoozed_until = v.extra,
-        sent_count = r.sent_count + v.inc, claimed_by = NULL, claimed_until = NULL
-    FROM unnest(:id, :slot, :send, :extra, :inc) AS v(id, slot, send, extra, inc)
-    WHERE r.id = v.id AND r.claimed_by = :token
-    """
-).bindparams(
-    bindparam("id", type_=postgresql.ARRAY(Integer)),
-    bindparam("slot", type_=postgresql.ARRAY(DateTime(timezone=True))),
-    bindparam("send", type_=postgresql.ARRAY(DateTime(timezone=True))),
-    bindparam("extra", type_=postgresql.ARRAY(DateTime(timezone=True))),
-    bindparam("inc", type_=postgresql.ARRAY(Integer)),
+    bindparam("l_reminder", type_=postgresql.ARRAY(Integer)),
+    bindparam("l_person", type_=postgresql.ARRAY(Integer)),
+    bindparam("l_slot", type_=postgresql.ARRAY(DateTime(timezone=True))),
+    bindparam("l_kind", type_=postgresql.ARRAY(String)),
+    bindparam("l_sent_at", type_=postgresql.ARRAY(DateTime(timezone=True))),
+    bindparam("a_id", type_=postgresql.ARRAY(Integer)),
+    bindparam("a_slot", type_=postgresql.ARRAY(DateTime(timezone=True))),
+    bindparam("a_send", type_=postgresql.ARRAY(DateTime(timezone=True))),
+    bindparam("a_extra", type_=postgresql.ARRAY(DateTime(timezone=True))),
+    bindparam("a_inc", type_=postgresql.ARRAY(Integer)),
     bindparam("token", type_=String),
+    bindparam("asked", type_=postgresql.ARRAY(Integer)),
+    bindparam("now", type_=DateTime(timezone=True)),
 )
 
 
 async def _record_arrays(
-    s: AsyncSession, token: str, ledger: list[dict[str, Any]], advances: list[dict[str, Any]]
+    s: AsyncSession | AsyncConnection,
+    token: str,
+    ledger: list[tuple[Any, ...]],
+    advances: list[tuple[Any, ...]],
+    asked: list[int],
+    now: datetime,
 ) -> None:
-    """Insert the ledger rows and advance the rows still carrying `token` (PostgreSQL)."""
+    """Insert the ledger rows, advance the rows still carrying `token` and count the
+    unanswered check-ins of `asked` (PostgreSQL)."""
+    await s.execute(
+        _FLUSH_ARRAYS,
+        {
+            **_columns(_LEDGER_COLUMNS, ledger),
+            **_columns(_ADVANCE_COLUMNS, advances),
+            "token": token,
+            "asked": asked,
+            "now": now,
+        },
+    )
+
+
+def _columns(names: tuple[str, ...], rows: list[tuple[Any, ...]]) -> dict[str, list[Any]]:
+    """Rows as one list per column, named."""
+    return {name: [row[i] for row in rows] for i, name in enumerate(names)}
+
+
+# SQLite records a flush as two executemany calls straight to the driver: the statements are
+# constant, so nothing is compiled, and each datetime is turned into SQLite's text form once
+# per distinct value (a flush's slots are mostly one instant), not once per row and column.
+_SQLITE_LEDGER = (
+    "INSERT INTO deliveries (reminder_id, person_id, slot, kind, sent_at) VALUES (?, ?, ?, ?, ?)"
+    " ON CONFLICT (reminder_id, slot) DO NOTHING"
+)
+_SQLITE_ADVANCE = (
+    "UPDATE reminders SET next_slot = ?, next_send_at = ?, snoozed_until = ?,"
+    " sent_count = sent_count + ?, claimed_by = NULL, claimed_until = NULL"
+    " WHERE id = ? AND claimed_by = ?"
+)
+# The ids travel as one JSON text, so the statement is the same whatever the flush's size.
+_SQLITE_UNANSWERED = (
+    "UPDATE people SET unanswered = unanswered + 1"
+    " WHERE id IN (SELECT value FROM json_each(?)) AND (answered_at IS NULL OR answered_at < ?)"
+)
+
+
+class _SQLiteTimes:
+    """Aware datetimes as the UTC column type stores them on SQLite, each value done once."""
+
+    def __init__(self, s: AsyncSession) -> None:
+        dialect = s.get_bind().dialect
+        self._process = UTCDateTime().bind_processor(dialect) or (lambda v: v)
+        self._done: dict[datetime, Any] = {}
+
+    def __call__(self, value: datetime | None) -> Any:
+        if value is None:
+            return None
+        found = self._done.get(value)
+        if found is None:
+            found = self._done[value] = self._process(value)
+        return found
+
+
+async def _record_sqlite(
+    s: AsyncSession, token: str, ledger: list[tuple[Any, ...]], advances: list[tuple[Any, ...]]
+) -> None:
+    """Insert the ledger rows and advance the rows still carrying `token` (SQLite)."""
+    stored = _SQLiteTimes(s)
+    conn = await s.connection()
     if ledger:
-        await s.execute(
-            _LEDGER_ARRAYS,
-            {name: [row[name] for row in ledger] for name in _LEDGER_COLUMNS},
+        await conn.exec_driver_sql(
+            _SQLITE_LEDGER,
+            [(rid, pid, stored(slot), kind, stored(at)) for rid, pid, slot, kind, at in ledger],
         )
     if advances:
-        await s.execute(
-            _ADVANCE_ARRAYS,
-            {
-                "id": [a["b_id"] for a in advances],
-                "slot": [a["b_slot"] for a in advances],
-                "send": [a["b_send"] for a in advances],
-                "extra": [a["b_extra"] for a in advances],
-                "inc": [a["b_inc"] for a in advances],
-                "token": token,
-            },
+        await conn.exec_driver_sql(
+            _SQLITE_ADVANCE,
+            [
+                (stored(slot), stored(send), stored(extra), inc, rid, token)
+                for rid, slot, send, extra, inc in advances
+            ],
         )
+
+
+async def _count_unanswered(s: AsyncSession, ids: list[int], now: datetime) -> None:
+    """One more check-in with no answer for each of `ids`, unless they answered since `now`
+    (SQLite; PostgreSQL counts them in the flush's one statement)."""
+    conn = await s.connection()
+    await conn.exec_driver_sql(_SQLITE_UNANSWERED, (json.dumps(ids), _SQLiteTimes(s)(now)))
 
 
 def _held_by_backoff(item: _Item) -> bool:
@@ -731,8 +1044,17 @@ async def _people(s: AsyncSession, ids: set[int]) -> dict[int, Any]:
         P.c.unanswered,
         P.c.answered_at,
     )
-    rows = await s.execute(select(*cols).where(among(s, P.c.id, sorted(ids))))
+    rows = await s.execute(select(*cols).where(_among_ids(s, P.c.id, sorted(ids))))
     return {r.id: r for r in rows}
+
+
+def _among_ids(s: AsyncSession, column: Any, ids: list[int]) -> Any:
+    """``column IN ids`` as one parameter on SQLite too (a JSON array read by json_each): the
+    statement is the same whatever the batch's size, so it is compiled once, not per call."""
+    if dialect(s) == "postgresql":
+        return among(s, column, ids)
+    values = func.json_each(json.dumps(ids)).table_valued("value")
+    return column.in_(select(values.c.value))
 
 
 async def _recorded(s: AsyncSession, items: list[_Item]) -> set[tuple[int, datetime]]:
@@ -741,7 +1063,7 @@ async def _recorded(s: AsyncSession, items: list[_Item]) -> set[tuple[int, datet
     slots = sorted({i.slot for i in items})
     rows = await s.execute(
         select(D.c.reminder_id, D.c.slot).where(
-            among(s, D.c.reminder_id, ids), among(s, D.c.slot, slots)
+            _among_ids(s, D.c.reminder_id, ids), among(s, D.c.slot, slots)
         )
     )
     return {(rid, slot) for rid, slot in rows}

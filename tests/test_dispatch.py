@@ -250,3 +250,82 @@ async def test_a_worker_killed_mid_fan_out_loses_nothing_and_duplicates_are_boun
             )
             == 0
         )
+
+
+async def test_a_batch_shares_a_reply_only_among_sends_whose_builder_read_the_same(
+    app: App,
+) -> None:
+    """Each reply equals the one its builder makes for that person alone, whatever the mix."""
+    from types import SimpleNamespace
+
+    from bot.handlers import reminder_kinds
+    from bot.handlers.reminder_kinds import Due, Facts
+    from bot.handlers.reminder_kinds._facts import SCORED
+    from bot.handlers.reminder_kinds.checkin import ADVISED, Advised
+    from scheduler.dispatch import _Replies
+
+    day = MON_0800.date()
+    base = {
+        "episode_tier": None,
+        "episode_opened": None,
+        "episode_rest": False,
+        "strength_started": None,
+        "cleared_on": None,
+        "tz": "UTC",
+        "unanswered": 0,
+        "answered_at": None,
+    }
+    mix = [
+        {},
+        {"unanswered": 1},
+        {"unanswered": 3},  # the one that says reminders go quiet
+        {"unanswered": 8},  # once a week only
+        {"episode_tier": "urgent", "episode_opened": day},
+        {"episode_tier": "urgent", "episode_opened": day, "episode_rest": True},
+        {},
+    ]
+    people = [SimpleNamespace(id=i + 1, **{**base, **over}) for i, over in enumerate(mix)]
+    advised = {p.id: Advised(None, False) for p in people}
+    advised[2] = Advised("modify", False)
+    advised[7] = Advised(None, True)
+    facts = Facts(
+        {
+            SCORED: {(p.id, day): p.id == 4 for p in people},
+            ADVISED: {(p.id, day): advised[p.id] for p in people},
+        }
+    )
+    send = reminder_kinds.get("checkin").send
+    replies = _Replies()
+    for person in [*people, *people]:
+        due = Due(person, day, day, False, 0, app.engine.content, facts)  # type: ignore[arg-type]
+        assert replies.build(send, due) == send.build(due)
+
+
+def test_a_builder_reading_the_persons_id_or_an_unplain_value_is_not_shared() -> None:
+    from types import SimpleNamespace
+
+    from bot.handlers.reminder_kinds import Due, Fact, Facts, Send
+    from scheduler.dispatch import _Replies
+
+    day = MON_0800.date()
+    by_id = Send("test", lambda due: Reply(f"hello {due.person.id}"))
+    listed: Fact[list[int]] = Fact("listed", lambda s, w: {})  # type: ignore[arg-type,return-value]
+    builds = 0
+
+    def from_list(due: Due) -> Reply:
+        nonlocal builds
+        builds += 1
+        return Reply(f"{len(due.fact(listed))} things")
+
+    by_list = Send("test", from_list, (listed,))
+    people = [SimpleNamespace(id=i, tz="UTC") for i in (1, 2)]
+    facts = Facts({listed: {(1, day): [1], (2, day): [1]}})
+    replies = _Replies()
+    texts = []
+    for person in people:
+        due = Due(person, day, day, False, 0, None, facts)  # type: ignore[arg-type]
+        reply = replies.build(by_id, due)
+        texts.append(reply.text if reply else None)
+        replies.build(by_list, due)
+    assert texts == ["hello 1", "hello 2"]
+    assert builds == 2  # a list is not compared: each build runs

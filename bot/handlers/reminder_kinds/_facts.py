@@ -6,15 +6,17 @@ A kind that needs something of its own defines its Fact in its own module (the c
 
 from __future__ import annotations
 
+import json
 from datetime import date
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.handlers import advice
 from bot.handlers.reminder_kinds import Fact, Wanted
 from bot.store import repo
-from bot.store.arrays import among
+from bot.store.arrays import among, dialect
 from bot.store.models import Activity, CheckIn
 from bot.trends import HistoryView
 
@@ -26,11 +28,22 @@ def _people(wanted: Wanted) -> tuple[list[int], date]:
     return sorted({pid for pid, _ in wanted}), min(day for _, day in wanted)
 
 
+def _ids_in(s: AsyncSession, column: Any, ids: list[int]) -> ColumnElement[bool]:
+    """``column IN ids`` as one parameter: an array on PostgreSQL, a JSON array read by
+    json_each on SQLite, so the statement is the same whatever the batch's size and is compiled
+    once (an IN list of a batch's hundreds of ids is compiled at every read)."""
+    if dialect(s) == "postgresql":
+        return among(s, column, ids)
+    values = func.json_each(json.dumps(ids)).table_valued("value")
+    found: ColumnElement[bool] = column.in_(select(values.c.value))
+    return found
+
+
 async def _scored(s: AsyncSession, wanted: Wanted) -> dict[tuple[int, date], bool]:
     ids, earliest = _people(wanted)
     rows = await s.execute(
         select(CheckIn.person_id, CheckIn.day).where(
-            among(s, CheckIn.person_id, ids), CheckIn.day >= earliest, CheckIn.kind == repo.DAILY
+            _ids_in(s, CheckIn.person_id, ids), CheckIn.day >= earliest, CheckIn.kind == repo.DAILY
         )
     )
     found = {(pid, day) for pid, day in rows}
