@@ -59,3 +59,31 @@ def hwm_mb() -> float:
     except OSError:
         pass
     return peak_rss_mb()
+
+
+def emit_taps(
+    name: str,
+    updates: int,
+    db: str | None,
+    ours: dict[str, float],
+    bare: tuple[str, dict[str, float]],
+    same: dict[str, float],
+) -> None:
+    """The tap benchmarks' last line: ours beside a bare bot answering only (`bare`, named) and
+    a bare bot making the same platform calls (`same`), on one library."""
+    bare_name, bare_figures = bare
+    emit(
+        {
+            "benchmark": name,
+            "updates": updates,
+            "database": (db or "sqlite").split("://")[0],
+            "ours": ours,
+            bare_name: bare_figures,
+            "bare_same_calls": same,
+            "ratio": round(ours["updates_per_s"] / bare_figures["updates_per_s"], 3),
+            "ratio_same_calls": round(ours["updates_per_s"] / same["updates_per_s"], 3),
+            "cpu_ms_beyond_calls": round(ours["cpu_ms_per_tap"] - same["cpu_ms_per_tap"], 2),
+            "peak_rss_mb": peak_rss_mb(),
+            "machine": machine(),
+        }
+    )

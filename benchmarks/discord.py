@@ -53,7 +53,7 @@ from adapters.discord import (
     intents,
     render,
 )
-from benchmarks.common import emit, machine, peak_rss_mb, percentile
+from benchmarks.common import emit_taps, percentile
 from bot.app import open_app
 from bot.events import Reply
 from bot.formatting import score_keyboard
@@ -278,24 +278,13 @@ async def main(updates: int, db: str | None) -> None:
         same_figures, _ = await bare(fake, same_people, same_calls)
         same_figures["replies_sent"] = confirmations(fake, same_people)
         our_figures = await ours(fake, our_people, db)
-    emit(
-        {
-            "benchmark": "discord score taps",
-            "updates": updates,
-            "database": (db or "sqlite").split("://")[0],
-            "ours": our_figures,
-            "bare_discord_py": bare_figures,
-            "bare_same_calls": same_figures,
-            "ratio": round(our_figures["updates_per_s"] / bare_figures["updates_per_s"], 3),
-            "ratio_same_calls": round(
-                our_figures["updates_per_s"] / same_figures["updates_per_s"], 3
-            ),
-            "cpu_ms_beyond_calls": round(
-                our_figures["cpu_ms_per_tap"] - same_figures["cpu_ms_per_tap"], 2
-            ),
-            "peak_rss_mb": peak_rss_mb(),
-            "machine": machine(),
-        }
+    emit_taps(
+        "discord score taps",
+        updates,
+        db,
+        our_figures,
+        ("bare_discord_py", bare_figures),
+        same_figures,
     )
 
 

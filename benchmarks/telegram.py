@@ -54,7 +54,7 @@ from adapters.telegram import (
     file_url,
     keyboard,
 )
-from benchmarks.common import emit, machine, peak_rss_mb, percentile
+from benchmarks.common import emit_taps, percentile
 from bot.app import open_app
 from bot.formatting import score_keyboard
 from bot.settings import Settings
@@ -246,24 +246,8 @@ async def main(updates: int, db: str | None) -> None:
         same_figures = await bare(fake, same_people, same_messages, same_calls)
         same_figures["replies_sent"] = confirmations(fake, same_people)
         our_figures = await ours(fake, our_people, our_messages, db)
-    emit(
-        {
-            "benchmark": "telegram score taps",
-            "updates": updates,
-            "database": (db or "sqlite").split("://")[0],
-            "ours": our_figures,
-            "bare_ptb": bare_figures,
-            "bare_same_calls": same_figures,
-            "ratio": round(our_figures["updates_per_s"] / bare_figures["updates_per_s"], 3),
-            "ratio_same_calls": round(
-                our_figures["updates_per_s"] / same_figures["updates_per_s"], 3
-            ),
-            "cpu_ms_beyond_calls": round(
-                our_figures["cpu_ms_per_tap"] - same_figures["cpu_ms_per_tap"], 2
-            ),
-            "peak_rss_mb": peak_rss_mb(),
-            "machine": machine(),
-        }
+    emit_taps(
+        "telegram score taps", updates, db, our_figures, ("bare_ptb", bare_figures), same_figures
     )
 
 
