@@ -360,6 +360,8 @@ class Dispatcher:
         self._flush_lock = asyncio.Lock()
         self._is_postgres: bool | None = None
         self._tail: asyncio.Future[None] | None = None
+        # A flush advanced some row to a time already passed: the pass claims once more.
+        self._due_again = False
         self._flusher: AsyncConnection | None = None
 
     @property
@@ -377,15 +379,17 @@ class Dispatcher:
         """Claim and process batches until nothing more is due now."""
         total = PassStats()
         since = self.clock.now()
+        self._due_again = False
         try:
             while not self._stopping:
                 now = self.clock.now()
                 batch = await self._claim(now)
                 if batch is None:
-                    if self._tail is not None:
-                        # The last flush, still committing, may make rows due now (a missed
-                        # nudge's regular slot): claim again once it is in.
-                        await self._last_flush()
+                    # The last flush, still committing while this claim looked, may have made
+                    # rows due now (a missed nudge's regular slot): claim again once it is in.
+                    await self._last_flush()
+                    if self._due_again:
+                        self._due_again = False
                         continue
                     break
                 batch.since = since
@@ -739,6 +743,8 @@ class Dispatcher:
                 if sent:
                     ledger.append((item.row.id, item.person.id, item.slot, item.kind, sent_at))
                 due = self._advance_shared(item, now, batch)
+                if due.next_send_at is not None and due.next_send_at <= self.clock.now():
+                    self._due_again = True  # e.g. a missed nudge's regular slot, owed now
                 advances.append(
                     (
                         item.row.id,
