@@ -67,6 +67,10 @@ APP_ID = 1_000_000_000_000_001
 FIRST_USER = random.randrange(700 * 10**15, 800 * 10**15, 10**9)
 IN_FLIGHT = 32  # taps dispatched and not yet handled, at most
 QUESTION = "How's your SI pain right now?"
+# Scores 0-6: a first score of 7 or more also brings the red-flag screen and "ease off" advice
+# as further calls, which the bare bots do not make. The measure is a tap's cost beyond its
+# calls, so the taps are those that make exactly the three the bare bot makes.
+TWO_CALL_SCORES = 7
 # What ours says for an early score (bot.handlers.advice), so the follow-up carries as much.
 CONFIRMATION = (
     "Recorded {score}/10 for today. Building your baseline: 3 more daily score(s) and I can "
@@ -111,7 +115,7 @@ async def run_taps(
     for i, user_id in enumerate(people):
         await watch.gate.acquire()
         message = messages[user_id]
-        await fake.click(user_id, message, message.custom_ids[i % 11])
+        await fake.click(user_id, message, message.custom_ids[i % TWO_CALL_SCORES])
     await asyncio.wait_for(watch.done.wait(), timeout=600)
     wall = max(watch.end.values()) - first
     cpu = time.process_time() - cpu

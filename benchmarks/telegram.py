@@ -99,7 +99,8 @@ async def run_taps(
     queued = time.perf_counter()
     for i, user_id in enumerate(people):
         message = messages[user_id]
-        fake.press(fake.user(user_id, f"Runner {i}"), message, message.callback_data(str(i % 11)))
+        score = str(i % TWO_CALL_SCORES)
+        fake.press(fake.user(user_id, f"Runner {i}"), message, message.callback_data(score))
     await asyncio.wait_for(watch.done.wait(), timeout=600)
     wall = max(watch.end.values()) - queued
     cpu = time.process_time() - cpu
@@ -142,6 +143,10 @@ async def answer_only(update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
     await update.callback_query.answer()
 
 
+# Scores 0-6: a first score of 7 or more also brings the red-flag screen into the edit and
+# "ease off" advice as a third call, which the bare bots do not make. The measure is a tap's
+# cost beyond its two calls, so the taps are those that make exactly two.
+TWO_CALL_SCORES = 7
 # What ours says for an early score (bot.handlers.advice), so the edit carries as many bytes.
 CONFIRMATION = (
     "Recorded {score}/10 for today. Building your baseline: 3 more daily score(s) and I can "
