@@ -8,6 +8,11 @@ import platform
 import resource
 import statistics
 import sys
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 
 def peak_rss_mb(children: bool = False) -> float:
@@ -87,3 +92,28 @@ def emit_taps(
             "machine": machine(),
         }
     )
+
+
+async def seed_consented(app: App, platform: str, people: list[int]) -> None:
+    """People who agreed to the bot already, in UTC, one row each (the tap benchmarks' setup)."""
+    # Imported here: the fan-out's in-memory child reads its peak memory through this module.
+    from sqlalchemy import insert
+
+    from bot.store.models import Person
+
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "platform": platform,
+            "user_id": str(u),
+            "chat_id": str(u),
+            "tz": "UTC",
+            "consent_at": now,
+            "created_at": now,
+            "reachable": True,
+        }
+        for u in people
+    ]
+    async with app.sessions() as s:
+        await s.execute(insert(Person), rows)
+        await s.commit()

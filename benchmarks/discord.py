@@ -37,13 +37,11 @@ import random
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import discord
 from pydantic import SecretStr
-from sqlalchemy import insert
 
 from adapters.discord import (
     GUILD_READY_TIMEOUT,
@@ -53,12 +51,11 @@ from adapters.discord import (
     intents,
     render,
 )
-from benchmarks.common import emit_taps, percentile
+from benchmarks.common import emit_taps, percentile, seed_consented
 from bot.app import open_app
 from bot.events import Reply
 from bot.formatting import score_keyboard
 from bot.settings import Settings
-from bot.store.models import Person
 from tests.fakes.discord_server import DiscordFake, Message
 
 TOKEN = "MTAwMDAwMDAwMDAwMDAwMDAx.GhJkLm.benchmark-token-that-is-long-enough-xyz"
@@ -224,24 +221,7 @@ async def ours(fake: DiscordFake, people: list[int], db: str | None) -> dict[str
         )
         app = await open_app(settings)
         try:
-            now = datetime.now(UTC)
-            async with app.sessions() as s:
-                await s.execute(
-                    insert(Person),
-                    [
-                        {
-                            "platform": "discord",
-                            "user_id": str(u),
-                            "chat_id": str(u),
-                            "tz": "UTC",
-                            "consent_at": now,
-                            "created_at": now,
-                            "reachable": True,
-                        }
-                        for u in people
-                    ],
-                )
-                await s.commit()
+            await seed_consented(app, "discord", people)
             watch = Stopwatch()
             adapter = TimedAdapter(app, guild_ready_timeout=READY_WAIT, watch=watch)
             await adapter.start()

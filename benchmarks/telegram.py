@@ -36,12 +36,10 @@ import random
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr
-from sqlalchemy import insert
 from telegram import Bot, Update, constants
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, TypeHandler
 
@@ -54,11 +52,10 @@ from adapters.telegram import (
     file_url,
     keyboard,
 )
-from benchmarks.common import emit_taps, percentile
+from benchmarks.common import emit_taps, percentile, seed_consented
 from bot.app import open_app
 from bot.formatting import score_keyboard
 from bot.settings import Settings
-from bot.store.models import Person
 from tests.fakes.telegram_server import SentMessage, TelegramFake
 
 # Telegram user ids drawn per run, so a run against a scratch PostgreSQL can be repeated.
@@ -184,24 +181,7 @@ async def ours(
         )
         app = await open_app(settings)
         try:
-            now = datetime.now(UTC)
-            async with app.sessions() as s:
-                await s.execute(
-                    insert(Person),
-                    [
-                        {
-                            "platform": "telegram",
-                            "user_id": str(u),
-                            "chat_id": str(u),
-                            "tz": "UTC",
-                            "consent_at": now,
-                            "created_at": now,
-                            "reachable": True,
-                        }
-                        for u in people
-                    ],
-                )
-                await s.commit()
+            await seed_consented(app, "telegram", people)
             adapter = TelegramAdapter(app, UNLIMITED)
             watch = Stopwatch()
             watch.attach(adapter.application)

@@ -71,7 +71,7 @@ def clean_text(text: str | None, limit: int = 2000) -> str:
 # Pain scores
 # ---------------------------------------------------------------------------
 
-_NUMBER_WORDS = {
+NUMBER_WORDS = {
     "zero": 0,
     "one": 1,
     "two": 2,
@@ -152,7 +152,7 @@ _SCORE_WORDS = frozenset(
 _SCORE_PUNCTUATION = frozenset(".!?,:;=~()\"'«»“”")
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "`": "'", "´": "'"})
 _KEYCAP = re.compile(r"([0-9])\ufe0f?\u20e3")
-_NUMBER_TOKEN = "|".join(["\\d+", *_NUMBER_WORDS])
+_NUMBER_TOKEN = "|".join(["\\d+", *NUMBER_WORDS])
 # "4/10", "4 / 10", "4 out of 10", "four out of ten": the "of 10" part confirms the scale.
 _OUT_OF_TEN = re.compile(rf"\b({_NUMBER_TOKEN})\s*(?:/|out\s+of)\s*(?:10|ten)\b")
 _SCORE_TOKENS = re.compile(r"[a-z']+|\d+|\S")
@@ -184,8 +184,8 @@ def parse_score(text: str) -> int | None:
             if len(token) > 2:
                 return None
             numbers.append(int(token))
-        elif token in _NUMBER_WORDS:
-            numbers.append(_NUMBER_WORDS[token])
+        elif token in NUMBER_WORDS:
+            numbers.append(NUMBER_WORDS[token])
         elif token in _SCORE_WORDS or token in _SCORE_PUNCTUATION or _is_decoration(token):
             continue
         else:
@@ -348,8 +348,8 @@ def _mark_numbers(text: str, tokens: list[_Token]) -> list[_Token]:
     while i < len(tokens):
         token = tokens[i]
         i += 1
-        if token.text in _NUMBER_WORDS:
-            token.number, token.word, token.value = True, True, _NUMBER_WORDS[token.text]
+        if token.text in NUMBER_WORDS:
+            token.number, token.word, token.value = True, True, NUMBER_WORDS[token.text]
         elif token.text.isdecimal():
             token.number, token.value = True, int(token.text)
             before = text[token.start - 1] if token.start else " "
@@ -590,7 +590,7 @@ def looks_like_score_attempt(text: str) -> bool:
         return False
     has_number = False
     for token in _SCORE_TOKENS.findall(lowered):
-        if token.isdecimal() or token in _NUMBER_WORDS:
+        if token.isdecimal() or token in NUMBER_WORDS:
             has_number = True
         elif not (
             token in _ATTEMPT_WORDS or token in _ATTEMPT_PUNCTUATION or _is_decoration(token)
@@ -1292,7 +1292,7 @@ def parse_duration(text: str) -> timedelta | None:
 # "8 in the evening". A bare hour is read on the 24-hour clock (8 is 08:00, 20 is 20:00); the
 # answers that use a time say it back, so "8" meant as 20:00 shows at once.
 CLOCK_TEXT_LIMIT = 40
-_HOUR_WORDS = {name: value for name, value in _NUMBER_WORDS.items() if value >= 1}
+_HOUR_WORDS = {name: value for name, value in NUMBER_WORDS.items() if value >= 1}
 _HOUR_WORDS |= {"eleven": 11, "twelve": 12}
 _HOUR_TOKEN = "|".join(["\\d{1,2}", *_HOUR_WORDS])
 # Minutes said in words after an hour word: "eight thirty", "seven forty-five".

@@ -14,6 +14,8 @@ from datetime import date, timedelta
 
 from rapidfuzz.distance import DamerauLevenshtein
 
+from bot.parsing import NUMBER_WORDS
+
 KM_PER_MILE = 1.609344
 HALF_MARATHON_KM = 21.0975
 MARATHON_KM = 42.195
@@ -123,19 +125,6 @@ _DECIMAL_COMMA = re.compile(r"(?<=\d),(?=\d)")
 # A number with a minus glued on, or said: a score or distance below zero, never read.
 _NEGATIVE = re.compile(r"(?<![a-z0-9.])(?:[-−–]|(?:minus|negative)\s+)\d+(?:\.\d+)?[a-z]*")
 _WORDS = re.compile(r"[a-z0-9'@:./-]+")
-_NUMBER_WORDS = {
-    "zero": 0,
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-}
 
 
 _Reader = Callable[[re.Match[str]], bool]
@@ -266,8 +255,8 @@ def read_run(text: str) -> RunReading:
         word = word.strip(".:/-'")
         if not word:
             continue
-        if word.isdigit() or word in _NUMBER_WORDS:
-            value = int(word) if word.isdigit() else _NUMBER_WORDS[word]
+        if word.isdigit() or word in NUMBER_WORDS:
+            value = int(word) if word.isdigit() else NUMBER_WORDS[word]
             if word.isdigit() and (len(word) > 2 or value > 10):
                 unread.append(word)
             else:
