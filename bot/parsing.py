@@ -297,6 +297,9 @@ _PAIN_RELIEF = _word_set("meds med medication medicine relief killers killer pil
 _SITUATIONS = _word_set("at when while during in on or with sitting walking running")
 _ZERO_ALONE = frozenset({"none", "nil", "nothing", "nada", "zilch"})
 _SQUEEZE = re.compile(r"([a-z])\1{2,}")
+# A number as pasted code or markup writes it, "alert(1)", "[7]", "<1>": never a score. A
+# plain "(4)" stays one.
+NUMBER_IN_CODE = re.compile(r"[a-z_]\(\s*\d+(?:\.\d+)?\s*\)|[\[{<]\s*\d+(?:\.\d+)?\s*[\]}>]")
 # Two numbers as a range with a unit after the second: "5-10 km", "5 to 10 miles", "10-15k"
 # (a spaced dash separates: "3 - 8k" is a 3 and a distance).
 _MEASURED_RANGE = re.compile(
@@ -518,6 +521,7 @@ def read_score(text: str) -> ScoreReading:
     # "5-10 km" is a distance range (a range button's label, typed), never a score: it is read
     # past, so "3 after 5-10 km" is still a 3.
     lowered = _MEASURED_RANGE.sub(" ", lowered)
+    lowered = NUMBER_IN_CODE.sub(" ", lowered)
     words = lowered.split()
     if not words:
         return ScoreReading(None)

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 
 from rapidfuzz.distance import DamerauLevenshtein
 
-from bot.parsing import NUMBER_WORDS
+from bot.parsing import NUMBER_IN_CODE, NUMBER_WORDS
 
 KM_PER_MILE = 1.609344
 HALF_MARATHON_KM = 21.0975
@@ -236,6 +236,7 @@ def read_run(text: str) -> RunReading:
         return _set(found, "km", value) and _set(found, "unit", "mi")
 
     take(_NEGATIVE, lambda _: False)  # "-3", "minus 3", "-8k": nothing here is below zero
+    take(NUMBER_IN_CODE, lambda _: False)  # "alert(1)", "[7]": code, not a run
     take(_AN_HOUR, an_hour)
     take(_RACES, race)
     take(_PACE, pace)

@@ -295,3 +295,11 @@ async def test_advance_without_a_simulated_clock_says_what_it_needs(app: App) ->
     reply = await Chat(app, "ann").say("/advance 1d")
     assert "works in the console started with --clock" in reply
     assert len(reply.strip().splitlines()) == 1
+
+
+async def test_pasted_markup_records_no_score(app: App) -> None:
+    ann = Chat(app, "ann")
+    await ann.onboard()
+    said = await ann.say("<script>alert(1)</script>")
+    assert "Recorded" not in said, said
+    assert (await row_counts(app))["checkins"] == 0

@@ -378,3 +378,11 @@ async def test_a_daily_score_that_rises_after_a_big_week_says_hold_your_mileage(
     assert "Ease off today." in said
     assert "you ran 30 km in the last 7 days, 50% above your average week of 20 km" in said
     assert "hold your mileage" in said
+
+
+async def test_markup_after_run_records_nothing(app: App) -> None:
+    ann = Chat(app, "ann")
+    await ann.onboard()
+    said = await ann.say("/run <script>alert(1)</script>")
+    assert "Recorded" not in said and "I couldn't read" in said, said
+    assert (await row_counts(app))["checkins"] == 0
