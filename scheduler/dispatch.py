@@ -8,7 +8,9 @@ Protocol (claim with a lease):
    ``claimed_by = <token>`` and ``claimed_until = now + lease``, and commits. On PostgreSQL
    the inner SELECT is ``FOR UPDATE SKIP LOCKED``, so any number of dispatcher processes
    share the queue without waiting on each other or taking the same row; SQLite has one
-   writer.
+   writer. The RETURNING list also probes the ledger's unique key for each row's slot. On
+   PostgreSQL, while a full batch sends, the next one is claimed and read on another
+   connection, so the database works while Python does; a pass that stops releases it.
 2. Send: outside any transaction, through the platform's rate limiter. A row whose slot is
    already in the ledger is not sent again.
 3. Record: every ``flush_every`` outcomes, one transaction inserts the ledger rows
@@ -81,6 +83,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     func,
+    literal_column,
     or_,
     select,
     text,
@@ -157,6 +160,7 @@ class _Item:
     extra: bool  # the one-off send (snooze or nudge), not the regular slot
     reminder: ReminderKind | None  # None: a row of a kind no longer registered
     stale: bool = False  # claimed with nothing owed (a changed row): schedule it afresh
+    recorded: bool = False  # the ledger already holds `slot`: sent, never again
     reply: Reply | None = None
     outcome: Outcome = Outcome.SKIP
     dropped: bool = False
@@ -182,6 +186,7 @@ class _Batch:
     since: datetime | None = None  # when the pass began: what was grace-late then was downtime
     # Dispatcher._advance_shared's results.
     advanced: dict[tuple[Any, ...], schedule.Scheduled] = field(default_factory=dict)
+    to_send: list[_Item] = field(default_factory=list)  # made by Dispatcher._prepare
 
 
 # Values a builder may read for its reply to be shared: compared by equality, never mutated.
@@ -380,10 +385,13 @@ class Dispatcher:
         total = PassStats()
         since = self.clock.now()
         self._due_again = False
+        ahead: asyncio.Future[_Batch | None] | None = None
         try:
             while not self._stopping:
-                now = self.clock.now()
-                batch = await self._claim(now)
+                if ahead is not None:
+                    batch, ahead = await ahead, None
+                else:
+                    batch = await self._claim_ready(since)
                 if batch is None:
                     # The last flush, still committing while this claim looked, may have made
                     # rows due now (a missed nudge's regular slot): claim again once it is in.
@@ -392,14 +400,40 @@ class Dispatcher:
                         self._due_again = False
                         continue
                     break
-                batch.since = since
-                total.add(await self._process(batch))
+                if self._postgres() and len(batch.items) >= self.batch_size:
+                    # More is due: the next batch is claimed and read on another connection
+                    # while this one sends, so the database works while Python does.
+                    ahead = asyncio.ensure_future(self._claim_ready(since))
+                total.add(await self._send_batch(batch))
         finally:
             try:
+                if ahead is not None:
+                    await self._give_back(ahead)
                 await self._last_flush()
             finally:
                 await self._close_flush_connection()
         return total
+
+    async def _claim_ready(self, since: datetime) -> _Batch | None:
+        """Claim a batch and make its messages (None: nothing is due)."""
+        batch = await self._claim(self.clock.now())
+        if batch is not None:
+            batch.since = since
+            await self._prepare(batch)
+        return batch
+
+    async def _give_back(self, ahead: asyncio.Future[_Batch | None]) -> None:
+        """A batch claimed ahead but not sent (the pass is stopping or failed): release its
+        rows to be claimed again now, not when the lease runs out."""
+        try:
+            batch = await ahead
+        except Exception as exc:
+            log.error("claiming ahead failed: %s", type(exc).__name__)
+            return
+        if batch is not None:
+            for item in batch.items:
+                item.outcome, item.not_before = Outcome.RELEASE, None
+            await self._flush_done(batch, list(batch.items))
 
     async def _last_flush(self) -> None:
         """Wait for a batch's last flush left committing while the next batch went on."""
@@ -487,6 +521,10 @@ class Dispatcher:
             R.c.next_send_at,
             R.c.snoozed_until,
             R.c.sent_count,
+            # Whether the ledger already holds the regular slot or the one-off send: a worker
+            # whose lease ran out may have sent and recorded it without advancing the row.
+            _in_ledger("next_slot").label("regular_recorded"),
+            _in_ledger("snoozed_until").label("extra_recorded"),
         )
         claim = update(R).values(claimed_by=token, claimed_until=lease_until).returning(*returning)
         async with self.engine.sessions() as s, s.begin():
@@ -521,17 +559,15 @@ class Dispatcher:
 
     # -- process ----------------------------------------------------------------------------
 
-    async def _process(self, batch: _Batch) -> PassStats:
-        stats = PassStats(claimed=len(batch.items))
+    async def _prepare(self, batch: _Batch) -> None:
+        """Decide what each claimed row owes, read the facts its message needs and make it."""
         grace = self.engine.settings.grace
         to_build: list[_Item] = []
         async with self.engine.sessions() as s:
             if dialect(s) == "postgresql":
-                # These reads are planned for the tables as they are now. A plan cached for the
-                # connection when the ledger was small scans all of it for every batch once it
-                # is large (a fan-out into a new ledger: quadratic).
+                # The facts' reads are planned for the tables as they are now: a plan cached for
+                # the connection while a table was small would scan all of it once it is large.
                 await s.execute(_CUSTOM_PLANS)
-            recorded = await _recorded(s, batch.items)
             for item in batch.items:
                 if (
                     item.stale
@@ -541,7 +577,7 @@ class Dispatcher:
                     item.outcome = Outcome.RESCHEDULE
                 elif (
                     item.send is None
-                    or (item.row.id, item.slot) in recorded
+                    or item.recorded
                     or _held_by_episode(item)
                     or _held_by_backoff(item)
                 ):
@@ -563,6 +599,12 @@ class Dispatcher:
                 item.outcome = Outcome.SKIP
             else:
                 to_send.append(item)
+        batch.to_send = to_send
+
+    async def _send_batch(self, batch: _Batch) -> PassStats:
+        """Send a prepared batch and record every outcome."""
+        stats = PassStats(claimed=len(batch.items))
+        to_send = batch.to_send
         pending = [i for i in batch.items if i.reply is None]
         done: list[_Item] = []
 
@@ -934,7 +976,7 @@ class _SQLiteTimes:
 
     def __init__(self, s: AsyncSession) -> None:
         dialect = s.get_bind().dialect
-        self._process = UTCDateTime().bind_processor(dialect) or (lambda v: v)
+        self._process = UTCDateTime().dialect_impl(dialect).bind_processor(dialect) or (lambda v: v)
         self._done: dict[datetime, Any] = {}
 
     def __call__(self, value: datetime | None) -> Any:
@@ -1011,11 +1053,11 @@ def _item(row: Any, person: Any, c: schedule.Controls, now: datetime) -> _Item:
     regular = schedule.send_time(row.next_slot, c) if row.next_slot is not None else None
     extra = row.snoozed_until
     if extra is not None and extra <= now and (regular is None or extra <= regular):
-        return _Item(row, person, c, extra, extra, True, kind)
+        return _Item(row, person, c, extra, extra, True, kind, recorded=row.extra_recorded)
     if regular is None:
         # Nothing is owed (the row changed under us): schedule it afresh.
         return _Item(row, person, c, row.next_send_at, row.next_send_at, True, kind, True)
-    return _Item(row, person, c, row.next_slot, regular, False, kind)
+    return _Item(row, person, c, row.next_slot, regular, False, kind, recorded=row.regular_recorded)
 
 
 def _wanted(items: Iterable[_Item]) -> dict[Fact[Any], set[tuple[int, date]]]:
@@ -1063,13 +1105,10 @@ def _among_ids(s: AsyncSession, column: Any, ids: list[int]) -> Any:
     return column.in_(select(values.c.value))
 
 
-async def _recorded(s: AsyncSession, items: list[_Item]) -> set[tuple[int, datetime]]:
-    """Which (reminder, slot) pairs of this batch the ledger already holds."""
-    ids = sorted({i.row.id for i in items})
-    slots = sorted({i.slot for i in items})
-    rows = await s.execute(
-        select(D.c.reminder_id, D.c.slot).where(
-            _among_ids(s, D.c.reminder_id, ids), among(s, D.c.slot, slots)
-        )
-    )
-    return {(rid, slot) for rid, slot in rows}
+def _in_ledger(slot: str) -> Any:
+    """Whether the ledger holds the claimed row's `slot` column (a probe of its unique key).
+
+    The row's columns are named with their table: SQLite renders RETURNING's own columns bare,
+    and a bare ``id`` inside the subquery would be the ledger's."""
+    row_id, row_slot = literal_column("reminders.id"), literal_column(f"reminders.{slot}")
+    return select(D.c.id).where(D.c.reminder_id == row_id, D.c.slot == row_slot).exists()

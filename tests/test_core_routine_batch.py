@@ -64,9 +64,10 @@ async def test_each_core_reminder_carries_the_routine_for_that_persons_tier(app:
     for user in ("ann", "dan"):
         [reply] = recorder.sent[user]
         assert reply.text == f"{core_kind.CORE}\n\n{today[user]}"
-    # One batch: the claim, the people, the ledger check, the facts (core marked, strength
-    # workouts done) and the three trend reads, then the record; never a read per person.
-    assert statements[0] <= 13
+    # One batch: the claim (which probes the ledger too), the people, the facts (core marked,
+    # strength workouts done) and the three trend reads, then the record; never a read per
+    # person.
+    assert statements[0] <= 12
 
 
 async def test_batch_views_equal_one_persons_view_across_time_zones(app: App) -> None:

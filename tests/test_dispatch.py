@@ -84,6 +84,38 @@ async def test_the_ledger_refuses_a_second_row_for_the_same_slot(app: App) -> No
             await s.commit()
 
 
+async def test_a_slot_already_in_the_ledger_is_never_sent_again(app: App) -> None:
+    """A worker whose lease ran out sent and recorded the slot, but could not advance the row:
+    whoever claims the row next finds the slot in the ledger and moves on (regular and one-off)."""
+    platform = await people(app, "ann")
+    ann = Chat(app, "ann")
+    await ann.say("/settings")
+    await ann.say("Nudge if no score: turn on")
+    async with app.sessions() as s:
+        rem = await s.scalar(select(Reminder).where(Reminder.kind == "checkin"))
+        assert rem is not None
+        rid, pid = rem.id, rem.person_id
+
+    async def sent_elsewhere(slot: datetime, kind: str) -> None:
+        async with app.sessions() as s:
+            s.add(Delivery(reminder_id=rid, person_id=pid, slot=slot, kind=kind, sent_at=slot))
+            await s.commit()
+
+    d = Dispatcher(app.engine, {"console": platform})
+    await sent_elsewhere(MON_0800, "checkin")
+    clock(app).set(MON_0800)
+    stats = await d.run_once()
+    assert (stats.sent, stats.skipped) == (0, 1)
+    tuesday = MON_0800 + timedelta(days=1)
+    await advance(app, d, timedelta(days=1))
+    assert platform.to("ann") == ["checkin@2026-03-03 08:00"]  # its nudge is now owed at 12:00
+    await sent_elsewhere(tuesday.replace(hour=12), "nudge")
+    await advance(app, d, timedelta(hours=5))
+    assert platform.to("ann") == ["checkin@2026-03-03 08:00"]
+    assert len(await ledger(app)) == 3
+    assert "next tomorrow 08:00" in await ann.say("/settings")
+
+
 async def test_restart_inside_the_grace_window_sends_the_missed_reminder_once(app: App) -> None:
     platform = await people(app, "ann")
     ann = Chat(app, "ann")
@@ -216,6 +248,39 @@ class Stalls(Sink):
             self.reached.set()
             await asyncio.Event().wait()
         await super().send(address, reply)
+
+
+class Stops(Sink):
+    """A sink that asks its dispatcher to stop after `limit` sends (a shutdown mid-fan-out)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+        self.dispatcher: Dispatcher | None = None
+
+    async def send(self, address: Address, reply: Reply) -> None:
+        await super().send(address, reply)
+        if sum(self.counts.values()) >= self.limit and self.dispatcher is not None:
+            self.dispatcher.request_stop()
+
+
+async def test_a_stopped_pass_gives_back_what_it_claimed_ahead_at_once(app: App) -> None:
+    """On PostgreSQL the next batch is claimed while one sends; a pass told to stop releases
+    it with the rest, so another worker sends them now, not when the lease runs out."""
+    clock(app).set(MON_0800)
+    await seed(app, 60)
+    want = await expected(app)
+    stopping = Stops(limit=5)
+    d1 = Dispatcher(app.engine, {"bench": stopping}, batch_size=20, flush_every=7, concurrency=1)
+    stopping.dispatcher = d1
+    first = await d1.run_once()
+    assert first.sent == 5 and first.released == 15
+    survivor = Sink()
+    second = await Dispatcher(app.engine, {"bench": survivor}).run_once()  # same instant
+    assert second.sent == 55
+    total = Counter(stopping.counts) + Counter(survivor.counts)
+    assert set(total) == want and set(total.values()) == {1}
+    assert len(await ledger(app)) == 60
 
 
 async def test_a_worker_killed_mid_fan_out_loses_nothing_and_duplicates_are_bounded(
