@@ -1192,8 +1192,11 @@ def zone_label(text: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=1024)
 def zone(key: str) -> tzinfo:
-    """The tzinfo for a key from parse_timezone; ValueError if the key is unknown."""
+    """The tzinfo for a key from parse_timezone; ValueError if the key is unknown.
+
+    Cached: every message and every reminder asks for its person's zone."""
     if match := _OFFSET_KEY.fullmatch(key):
         sign, hours, minutes = match.groups()
         offset = timedelta(hours=int(hours), minutes=int(minutes)) * (1 if sign == "+" else -1)
