@@ -64,6 +64,7 @@ class Ctx:
     inc: Incoming
     person: Person | None
     now: datetime
+    _today: tuple[tzinfo, date] | None = field(default=None, init=False, repr=False)
 
     @property
     def content(self) -> Content:
@@ -84,8 +85,12 @@ class Ctx:
 
     @property
     def today(self) -> date:
-        """The person's local date now."""
-        return self.now.astimezone(self.tz).date()
+        """The person's local date now (worked out once per zone: handlers ask often)."""
+        tz = self.tz
+        known = self._today
+        if known is None or known[0] is not tz:
+            known = self._today = (tz, self.now.astimezone(tz).date())
+        return known[1]
 
     async def commit(self) -> None:
         """Commit now: a check-in is committed before the bot says it was recorded."""

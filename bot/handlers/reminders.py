@@ -430,8 +430,7 @@ async def on_answer(ctx: Ctx) -> list[Reply]:
     if person is None:
         return []
     told = _backoff.told(person.unanswered or 0)
-    person.unanswered = 0
-    person.answered_at = ctx.now
+    await repo.mark_answered(ctx.session, person, ctx.now)
     off = person.stopped or (person.paused_until is not None and person.paused_until > ctx.now)
     return [Reply(WELCOME_BACK, private=True)] if told and not off else []
 

@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, Dialect, Result
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.runs import Run
 from bot.store.models import (
@@ -127,6 +128,21 @@ _UPSERT_SCORE = text(_UPSERT_SCORE_SQL).bindparams(
     bindparam("source", type_=String()),
     bindparam("now", type_=UTCDateTime()),
 )
+
+
+# Every answer ends a back-off: one plain statement, built once, and no ORM flush of the row.
+_MARK_ANSWERED_SQL = "UPDATE people SET unanswered = 0, answered_at = :now WHERE id = :id"
+_MARK_ANSWERED = text(_MARK_ANSWERED_SQL).bindparams(
+    bindparam("now", type_=UTCDateTime()), bindparam("id", type_=Integer())
+)
+
+
+async def mark_answered(s: AsyncSession, person: Person, now: datetime) -> None:
+    """The person answered at `now`: no check-in is unanswered any more (in the database and
+    on the loaded row, which stays clean)."""
+    await _write(s, _MARK_ANSWERED_SQL, _MARK_ANSWERED, {"now": now, "id": person.id})
+    set_committed_value(person, "unanswered", 0)
+    set_committed_value(person, "answered_at", now)
 
 
 async def upsert_checkin(
