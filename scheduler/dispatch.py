@@ -430,10 +430,15 @@ class Dispatcher:
         except Exception as exc:
             log.error("claiming ahead failed: %s", type(exc).__name__)
             return
-        if batch is not None:
-            for item in batch.items:
-                item.outcome, item.not_before = Outcome.RELEASE, None
+        if batch is None:
+            return
+        for item in batch.items:
+            item.outcome, item.not_before = Outcome.RELEASE, None
+        try:
             await self._flush_done(batch, list(batch.items))
+        except Exception as exc:
+            # Nothing is lost: the rows are claimed again when their lease runs out.
+            log.error("releasing a batch claimed ahead failed: %s", type(exc).__name__)
 
     async def _last_flush(self) -> None:
         """Wait for a batch's last flush left committing while the next batch went on."""
