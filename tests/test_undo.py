@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bot.app import App
+from bot.store import repo
 from bot.store.models import CheckIn, Escalation, Person, SymptomReport
 from tests.conftest import Chat
 
@@ -108,6 +109,40 @@ async def test_a_run_score_is_undone(app: App) -> None:
     assert "after your run, 3/10" in await ann.say("/undo")
     await ann.say("Undo it")
     assert (await stored(app))["scores"] == {(MON, "daily"): (2, None)}
+
+
+async def test_an_undone_run_takes_its_distance_and_time_with_it(app: App) -> None:
+    """A run taken back is no run: its 8 km must not stay in the week's load."""
+    ann = await ready(app)
+    await ann.say("2")
+    ann.later(hours=3)
+    await ann.say("/run 3 after 8k 45min trail")
+    ann.later(minutes=1)
+    await ann.say("/undo")
+    await ann.say("Undo it")
+    async with app.sessions() as s:
+        person = await s.scalar(select(Person).where(Person.user_id == "ann"))
+        assert person is not None
+        assert await repo.runs_since(s, person.id, MON) == []
+    history = await ann.say("/history")
+    assert "8 km" not in history and "45 min" not in history
+
+
+async def test_a_run_told_during_and_after_keeps_its_details_when_one_is_undone(
+    app: App,
+) -> None:
+    ann = await ready(app)
+    await ann.say("/run 2 during 10k")
+    ann.later(minutes=5)
+    await ann.say("/run 3 after")
+    ann.later(minutes=1)
+    await ann.say("/undo")
+    await ann.say("Undo it")
+    async with app.sessions() as s:
+        person = await s.scalar(select(Person).where(Person.user_id == "ann"))
+        assert person is not None
+        [run] = await repo.runs_since(s, person.id, MON)
+        assert run.km == 10.0 and run.during == 2 and run.after is None
 
 
 async def test_a_stale_confirmation_does_not_remove_what_came_after(app: App) -> None:

@@ -266,13 +266,34 @@ async def undo_score(s: AsyncSession, person_id: int, row: int) -> int | None:
         return None
     previous = checkin.previous_score
     if previous is None or checkin.previous_at is None:
+        day, kind = checkin.day, checkin.kind
         await s.execute(delete(CheckIn).where(CheckIn.id == row))
+        if kind in RUN_KINDS.values():
+            await _drop_run_without_scores(s, person_id, day)
         return None
     checkin.score = previous
     checkin.recorded_at = checkin.previous_at
     checkin.previous_score = None
     checkin.previous_at = None
     return previous
+
+
+async def _drop_run_without_scores(s: AsyncSession, person_id: int, day: date) -> None:
+    """A run whose pain scores were all taken back is no run: its distance, time and surface
+    go too, so the week's load does not count it."""
+    left = await s.scalar(
+        select(CheckIn.id)
+        .where(
+            CheckIn.person_id == person_id,
+            CheckIn.day == day,
+            CheckIn.kind.in_(RUN_KINDS.values()),
+        )
+        .limit(1)
+    )
+    if left is None:
+        await s.execute(
+            delete(RunDetail).where(RunDetail.person_id == person_id, RunDetail.day == day)
+        )
 
 
 async def remove_note(s: AsyncSession, person_id: int, row: int) -> None:
