@@ -11,6 +11,8 @@ Protocol (claim with a lease):
    writer. The RETURNING list also probes the ledger's unique key for each row's slot. On
    PostgreSQL, while a full batch sends, the next one is claimed and read on another
    connection, so the database works while Python does; a pass that stops releases it.
+   Only where a batch goes out within ``AHEAD_WITHIN_S``: at a platform's free ceiling the
+   database keeps up anyway, and messages made that early would read older facts.
 2. Send: outside any transaction, through the platform's rate limiter. A row whose slot is
    already in the ledger is not sent again.
 3. Record: every ``flush_every`` outcomes, one transaction inserts the ledger rows
@@ -119,6 +121,10 @@ PAID_CONCURRENCY = 48
 # A claim takes this many seconds' worth (at the platform's ceiling) of the sends that give
 # way, so whatever falls due meanwhile waits behind no more than that.
 YIELDING_CLAIM_S = 2.0
+# The next batch is claimed while one sends only where a batch sends within this many seconds.
+# At a platform's ceiling (Telegram's 30 a second: 17 s a batch) the database keeps up anyway,
+# and messages made that far ahead would be made from older facts (a score sent meanwhile).
+AHEAD_WITHIN_S = 2.0
 
 
 class Outcome(Enum):
@@ -400,7 +406,7 @@ class Dispatcher:
                         self._due_again = False
                         continue
                     break
-                if self._postgres() and len(batch.items) >= self.batch_size:
+                if len(batch.items) >= self.batch_size and self._claims_ahead():
                     # More is due: the next batch is claimed and read on another connection
                     # while this one sends, so the database works while Python does.
                     ahead = asyncio.ensure_future(self._claim_ready(since))
@@ -557,10 +563,20 @@ class Dispatcher:
             self._is_postgres = bind is not None and bind.dialect.name == "postgresql"
         return self._is_postgres
 
+    def _paced_rate(self) -> float:
+        """Sends a second at the platforms' ceilings (0: nothing paces them)."""
+        return sum(limiter.per_second for limiter in self.limiters.values() if limiter is not None)
+
     def _yielding_room(self) -> int:
         """How many sends that give way one claim may take (the whole batch when unpaced)."""
-        rate = sum(limiter.per_second for limiter in self.limiters.values() if limiter)
+        rate = self._paced_rate()
         return max(1, math.ceil(rate * YIELDING_CLAIM_S)) if rate else self.batch_size
+
+    def _claims_ahead(self) -> bool:
+        """Whether the next batch is claimed while one sends: on PostgreSQL (SQLite has one
+        writer), and only where a batch goes out within AHEAD_WITHIN_S."""
+        rate = self._paced_rate()
+        return self._postgres() and (not rate or self.batch_size / rate <= AHEAD_WITHIN_S)
 
     # -- process ----------------------------------------------------------------------------
 

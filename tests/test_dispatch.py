@@ -8,14 +8,14 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from benchmarks.fanout import Sink, expected, seed
 from bot.app import App, open_app
 from bot.clock import ManualClock
 from bot.delivery import RetryLater, TransientError, Unreachable
-from bot.events import Address, Reply
+from bot.events import Address, Incoming, Reply
 from bot.settings import Settings
 from bot.store.models import Delivery, Person, Reminder
 from scheduler.dispatch import Dispatcher
@@ -281,6 +281,53 @@ async def test_a_stopped_pass_gives_back_what_it_claimed_ahead_at_once(app: App)
     total = Counter(stopping.counts) + Counter(survivor.counts)
     assert set(total) == want and set(total.values()) == {1}
     assert len(await ledger(app)) == 60
+
+
+class AnswersWhileSending(Sink):
+    """Telegram-paced: as the first batch's last message goes, someone of a later batch
+    answers with a score (`answered` names them)."""
+
+    platform = "telegram"
+
+    def __init__(self, app: App, batch: int) -> None:
+        super().__init__()
+        self.app, self.batch = app, batch
+        self.answered: str | None = None
+
+    async def send(self, address: Address, reply: Reply) -> None:
+        if self.answered is None and sum(self.counts.values()) == self.batch - 1:
+            async with self.app.sessions() as s:
+                mine = await s.scalar(
+                    select(Reminder.claimed_by)
+                    .join(Person, Person.id == Reminder.person_id)
+                    .where(Person.chat_id == address.chat_id)
+                )
+                self.answered = await s.scalar(
+                    select(Person.chat_id)
+                    .join(Reminder, Reminder.person_id == Person.id)
+                    .where(or_(Reminder.claimed_by.is_(None), Reminder.claimed_by != mine))
+                    .limit(1)
+                )
+            assert self.answered is not None
+            user = self.answered.replace("c", "u")
+            answer = Incoming("telegram", user, self.answered, text="3")
+            assert "Recorded 3/10" in (await self.app.engine.handle(answer))[0].text
+        await super().send(address, reply)
+
+
+async def test_at_a_platforms_ceiling_a_score_sent_meanwhile_spares_a_later_check_in(
+    app: App,
+) -> None:
+    """At Telegram's 30 a second a batch takes a while to go out; the next one is made from
+    what is stored when its turn comes, so someone who answered meanwhile is not asked."""
+    clock(app).set(MON_0800)
+    batch = 64  # 2.1 s of sends at 30 a second: longer than AHEAD_WITHIN_S
+    await seed(app, 2 * batch, platform="telegram")
+    platform = AnswersWhileSending(app, batch=batch)
+    stats = await Dispatcher(app.engine, {"telegram": platform}, batch_size=batch).run_once()
+    assert platform.answered is not None
+    assert (stats.sent, stats.skipped) == (2 * batch - 1, 1)
+    assert platform.answered not in {chat for chat, _ in platform.counts}
 
 
 async def test_a_worker_killed_mid_fan_out_loses_nothing_and_duplicates_are_bounded(

@@ -143,6 +143,20 @@ def test_check_ins_go_before_posture_tips_when_the_queue_is_long(tmp_path: Path)
     assert morning.platform.throttled == 0
 
 
+def test_a_fresh_dispatchers_first_claim_takes_only_seconds_of_tips(tmp_path: Path) -> None:
+    # A limiter that has sent nothing yet is still a ceiling: the first claim of a pass once
+    # read it as none and took a whole batch of tips, 300 seconds' worth at one a second,
+    # ahead of check-ins falling due a minute later.
+    rows = people("posture", "10:00", 300) + people("checkin", "10:01", 10, first=1000)
+
+    morning = simulate(tmp_path, rows, ceiling=Ceiling(1, 1.0, 1, 1.0), batch_size=300)
+
+    checkins = morning.late("checkin")
+    assert len(checkins) == 10
+    assert max(checkins) <= 2 + 10 + 2  # two seconds of tips, then one a second
+    assert len([d for d in morning.platform.delivered if d.kind == "posture"]) == 300
+
+
 def test_a_posture_tip_more_than_20_minutes_late_is_dropped_counted_and_not_sent_later(
     tmp_path: Path,
 ) -> None:
