@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bot.app import App
+from bot.runs import Run
 from bot.store import repo
 from bot.store.models import CheckIn, Escalation, Person, SymptomReport
 from tests.conftest import Chat
@@ -111,6 +112,14 @@ async def test_a_run_score_is_undone(app: App) -> None:
     assert (await stored(app))["scores"] == {(MON, "daily"): (2, None)}
 
 
+async def runs(app: App) -> list[Run]:
+    """Ann's runs as stored, from Monday on."""
+    async with app.sessions() as s:
+        person = await s.scalar(select(Person).where(Person.user_id == "ann"))
+        assert person is not None
+        return await repo.runs_since(s, person.id, MON)
+
+
 async def test_an_undone_run_takes_its_distance_and_time_with_it(app: App) -> None:
     """A run taken back is no run: its 8 km must not stay in the week's load."""
     ann = await ready(app)
@@ -120,10 +129,7 @@ async def test_an_undone_run_takes_its_distance_and_time_with_it(app: App) -> No
     ann.later(minutes=1)
     await ann.say("/undo")
     await ann.say("Undo it")
-    async with app.sessions() as s:
-        person = await s.scalar(select(Person).where(Person.user_id == "ann"))
-        assert person is not None
-        assert await repo.runs_since(s, person.id, MON) == []
+    assert await runs(app) == []
     history = await ann.say("/history")
     assert "8 km" not in history and "45 min" not in history
 
@@ -138,11 +144,8 @@ async def test_a_run_told_during_and_after_keeps_its_details_when_one_is_undone(
     ann.later(minutes=1)
     await ann.say("/undo")
     await ann.say("Undo it")
-    async with app.sessions() as s:
-        person = await s.scalar(select(Person).where(Person.user_id == "ann"))
-        assert person is not None
-        [run] = await repo.runs_since(s, person.id, MON)
-        assert run.km == 10.0 and run.during == 2 and run.after is None
+    [run] = await runs(app)
+    assert run.km == 10.0 and run.during == 2 and run.after is None
 
 
 async def test_a_stale_confirmation_does_not_remove_what_came_after(app: App) -> None:
