@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date, time, timedelta
+from typing import Any
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import event, select
 
 from bot import actions, trends
 from bot.actions import Action
@@ -117,6 +119,98 @@ async def test_the_person_found_is_the_sessions_own_and_saves_its_changes(app: A
         again = await s.scalar(select(Person).where(Person.user_id == "ann"))
     assert again is not None
     assert (again.unanswered, again.answered_at) == (3, START + timedelta(hours=1))
+
+
+SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+
+@SQLITE_ONLY
+async def test_the_person_read_by_the_driver_is_the_one_the_orm_would_load(app: App) -> None:
+    """On SQLite an event's person is read by the driver: every column, of every type, comes
+    back as SQLAlchemy's own load gives it."""
+    async with app.sessions() as s:
+        added, _ = await repo.add_person(s, "console", "ann", "ann", "Europe/Berlin", START)
+        for key, value in {
+            "strength_started": TODAY,
+            "paused_until": START + timedelta(days=3, microseconds=7),
+            "stopped": True,
+            "quiet_start": time(22, 15),
+            "quiet_end": time(6, 45),
+            "episode_tier": "urgent",
+            "episode_opened": TODAY,
+            "episode_rest": True,
+            "cleared_on": TODAY + timedelta(days=2),
+            "asking": "checkin:739000",
+            "nudge": True,
+            "unanswered": 2,
+            "answered_at": START + timedelta(hours=5),
+            "ladder_stage": 3,
+            "ladder_good_runs": 1,
+            "ladder_started": TODAY,
+            "ladder_finished": TODAY,
+            "ladder_paused": "hop",
+        }.items():
+            setattr(added, key, value)
+        await s.commit()
+    columns = [c.key for c in Person.__table__.columns]
+    async with app.sessions() as s:
+        loaded = await s.scalar(select(Person).where(Person.user_id == "ann"))
+        assert loaded is not None
+        expected = [(getattr(loaded, k), type(getattr(loaded, k))) for k in columns]
+    async with app.sessions() as s:
+        person = await repo.find_person(s, "console", "ann")
+        assert person is not None
+        assert [(getattr(person, k), type(getattr(person, k))) for k in columns] == expected
+        assert person.consent_at.tzinfo is not None and person.paused_until is not None
+        assert person.paused_until.utcoffset() == timedelta(0)
+        assert not s.dirty and not s.new
+
+
+@SQLITE_ONLY
+async def test_a_score_tap_is_five_statements_each_one_call_to_the_driver(app: App) -> None:
+    """On SQLite each call to the driver is a hand-off to its thread: a tap reads its person
+    (the driver's own read, not the ORM's four calls) and history, writes its score and the
+    answer, and commits; nothing is rolled back after the commit."""
+    async with app.sessions() as s:
+        await repo.add_person(s, "console", "ann", "ann", "UTC", START)
+        await s.commit()
+    traced: list[str] = []
+
+    def trace(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.run_async(lambda driver: driver.set_trace_callback(traced.append))
+
+    event.listen(app.db.sync_engine, "connect", trace)
+    await app.db.dispose()  # every connection from here on is traced
+    tap = Incoming("console", "ann", "ann", action=actions.encode("s", 4))
+    replies = await app.engine.handle(tap)
+    await asyncio.sleep(0)  # let the pool take the connection back
+
+    assert replies[0].text.startswith("Recorded 4/10 for today.")
+    kinds = [" ".join(sql.split()[:1]).upper() for sql in traced if not sql.startswith("PRAGMA")]
+    assert "ROLLBACK" not in kinds
+    assert [k for k in kinds if k != "BEGIN"] == ["SELECT", "SELECT", "INSERT", "UPDATE", "COMMIT"]
+    first = next(sql for sql in traced if sql.upper().startswith("SELECT"))
+    assert "FROM people WHERE platform = 'console' AND user_id = 'ann'" in first  # the driver's
+
+
+@SQLITE_ONLY
+async def test_a_connection_given_back_inside_a_transaction_is_rolled_back(app: App) -> None:
+    """The pool rolls back only what is still open, such as a write made on the driver
+    without SQLAlchemy's transaction: it must not stay locked or be committed later."""
+    async with app.db.connect() as conn:
+        raw = await conn.get_raw_connection()
+        await raw.driver_connection.execute(
+            "INSERT INTO people (platform, user_id, chat_id, tz, consent_at, created_at, "
+            "reachable) VALUES ('console', 'ann', 'ann', 'UTC', '2026-03-02 07:30:00.000000', "
+            "'2026-03-02 07:30:00.000000', 1)"
+        )
+        assert raw.driver_connection.in_transaction
+    async with app.sessions() as s:
+        assert await repo.find_person(s, "console", "ann") is None
+        await repo.add_person(s, "console", "bob", "bob", "UTC", START)  # not locked out
+        await s.commit()
+    async with app.sessions() as s:
+        assert await repo.find_person(s, "console", "bob") is not None
 
 
 async def test_advice_is_stored_once_a_day(app: App) -> None:

@@ -117,7 +117,23 @@ def make_engine(url: str) -> AsyncEngine:
                     f" {os_problem(exc)}. {SQLITE_FIX}."
                 ) from None
         _quiet_orphaned_sqlite_workers()
-        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
+        # A connection going back to the pool is rolled back only when it holds a transaction
+        # (below): after a commit, SQLAlchemy's own reset would be one more needless hand-off
+        # to the driver's thread for every event.
+        engine = create_async_engine(
+            url, connect_args={"timeout": 30}, hide_parameters=True, pool_reset_on_return=None
+        )
+
+        @event.listens_for(engine.sync_engine, "reset")
+        def _rollback_if_open(dbapi_conn, record, state):  # type: ignore[no-untyped-def]
+            if not state.asyncio_safe:
+                return  # as SQLAlchemy's own reset: the connection is only closed
+            try:
+                open_transaction = record.driver_connection.in_transaction
+            except (AttributeError, ValueError):
+                return  # closed or invalidated: there is nothing to roll back
+            if open_transaction:
+                dbapi_conn.rollback()
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]

@@ -28,7 +28,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, Dialect, Result
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import manager_of_class, set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from bot.runs import Run
 from bot.store.models import (
@@ -62,7 +64,60 @@ _FIND_PERSON = select(Person).where(
 
 async def find_person(s: AsyncSession, platform: str, user_id: str) -> Person | None:
     """The person with this platform identity, if they have consented."""
-    person = await s.scalar(_FIND_PERSON, {"platform": platform, "user_id": user_id})
+    driver = await _sqlite_driver(s)
+    if driver is None:
+        person = await s.scalar(_FIND_PERSON, {"platform": platform, "user_id": user_id})
+        return person
+    # Every event starts here. On SQLite the ORM's query is four hand-offs to the driver's
+    # thread (cursor, execute, fetch, close); the driver's own read is one, and the row
+    # becomes the session's Person just as the ORM's load would make it.
+    rows = await driver.execute_fetchall(_PEOPLE.sql, (platform, user_id))
+    return _as_person(s, rows[0]) if rows else None
+
+
+@dataclass(frozen=True)
+class _PersonColumns:
+    """The people table's columns in one SELECT, and how SQLite's values become Python's."""
+
+    keys: tuple[str, ...]
+    sql: str
+
+    def readers(self, dialect: Dialect) -> tuple[Any, ...]:
+        """Each column's result processor on this dialect (None: the value is used as is)."""
+        found = _PERSON_READERS.get(dialect)
+        if found is None:
+            table = Person.__table__
+            found = _PERSON_READERS[dialect] = tuple(
+                c.type.dialect_impl(dialect).result_processor(dialect, None) for c in table.columns
+            )
+        return found
+
+
+def _person_columns() -> _PersonColumns:
+    table = Person.__table__
+    keys = tuple(Person.__mapper__.get_property_by_column(c).key for c in table.columns)
+    names = ", ".join(c.name for c in table.columns)
+    return _PersonColumns(keys, f"SELECT {names} FROM people WHERE platform = ? AND user_id = ?")
+
+
+_PEOPLE = _person_columns()
+_PERSON_MANAGER = manager_of_class(Person)
+_PERSON_READERS: weakref.WeakKeyDictionary[Dialect, tuple[Any, ...]] = weakref.WeakKeyDictionary()
+
+
+def _as_person(s: AsyncSession, row: Sequence[Any]) -> Person:
+    """A people row read by the driver as the session's Person: the one the session holds
+    already, or a new persistent one with nothing changed."""
+    sync = s.sync_session
+    known = sync.identity_map.get(identity_key(Person, row[0]))
+    if known is not None:
+        return known
+    readers = _PEOPLE.readers(s.get_bind().dialect)
+    person = _PERSON_MANAGER.new_instance()
+    for key, read, value in zip(_PEOPLE.keys, readers, row, strict=True):
+        set_committed_value(person, key, read(value) if read is not None else value)
+    make_transient_to_detached(person)
+    sync.add(person)
     return person
 
 
@@ -543,10 +598,22 @@ async def _sqlite_driver(s: AsyncSession) -> Any | None:
     """
     if s.get_bind().dialect.name != "sqlite":
         return None
-    await s.flush()  # what the ORM holds goes first, as SQLAlchemy's autoflush would
+    sync = s.sync_session
+    if sync._new or sync._deleted or sync.dirty:
+        await s.flush()  # what the ORM holds goes first, as SQLAlchemy's autoflush would
+    # The same connection serves the whole transaction: looked up once per transaction, as
+    # each lookup is several hand-offs between the event loop and SQLAlchemy's greenlets.
+    transaction = sync.get_transaction()
+    known = s.info.get(_DRIVER)
+    if transaction is not None and transaction.is_active and known and known[0] is transaction:
+        return known[1]
     connection = await s.connection()
     raw = await connection.get_raw_connection()
+    s.info[_DRIVER] = (sync.get_transaction(), raw.driver_connection)
     return raw.driver_connection
+
+
+_DRIVER = "sqlite_driver"  # Session.info key: (the transaction, its aiosqlite connection)
 
 
 # How SQLite stores a UTCDateTime, per dialect (SQLAlchemy's own bind processing).
