@@ -431,3 +431,63 @@ async def test_today_and_the_core_reminder_count_the_strength_week_by_workouts_d
     await reminded.wait(hours=24)
     assert "Time for your core work." in reminded.chat.out.getvalue()
     assert "strength block, week 2 of 6" in reminded.chat.out.getvalue()
+
+
+async def test_an_undone_run_score_takes_back_what_it_did_to_the_ladder(app: App) -> None:
+    """A mistyped 6 steps the ladder back at once; /undo of that score puts the ladder back
+    where it was, and the run told again is asked about afresh."""
+    ann = await ladder_runner(app)
+    await good_run(ann)
+    ann.later(days=1)
+    await good_run(ann)
+    ann.later(days=1)
+    await good_run(ann)
+    assert await stage(app) == (2, 1)
+    ann.later(days=1)
+    assert "Back to stage 1 of 7" in await ann.say("/run 6 during")
+    assert await stage(app) == (1, 0)
+    ann.later(minutes=1)
+    assert "during your run, 6/10?" in await ann.say("/undo")
+    undone = await ann.say("Undo it")
+    assert "removed today's score during your run, 6/10" in undone
+    assert "Your return-to-run ladder is back where it was: stage 2 of 7" in undone
+    assert await stage(app) == (2, 1)
+    again = await ann.say("/run 3 during")
+    assert "Ladder run, stage 2 of 7" in again
+    assert "During the run, did you have any of these?" in again
+
+
+async def test_an_undone_score_of_an_open_ladder_run_leaves_no_run_behind(app: App) -> None:
+    """A ladder run still waiting for its answers goes with its only score: the next run
+    that day is the day's ladder run, asked about from the start."""
+    ann = await ladder_runner(app)
+    await ann.say("/run 5 during")  # 4-5: repeat the stage, and the trouble question
+    ann.later(minutes=1)
+    await ann.say("/undo")
+    assert "ladder" not in (await ann.say("Undo it")).lower()
+    async with app.sessions() as s:
+        person = await s.scalar(select(Person).where(Person.user_id == "ann"))
+        assert person is not None
+        assert await repo.ladder_runs_since(s, person.id, date(2026, 3, 1)) == []
+    again = await ann.say("/run 2 during")
+    assert "Ladder run, stage 1 of 7" in again and "Pain of 4-5" not in again
+
+
+async def test_a_corrected_run_score_reads_the_ladder_run_again(app: App) -> None:
+    """Sending the run's score again (a 6 meant as a 3) is the other way to put it right:
+    the ladder goes back to where it was and the run is asked about with the new score."""
+    ann = await ladder_runner(app)
+    await good_run(ann)
+    ann.later(days=1)
+    assert "Back to the start of stage 1" in await ann.say("/run 6 during")
+    assert await stage(app) == (1, 0)
+    ann.later(minutes=2)
+    again = await ann.say("/run 3 during")
+    assert "Changed today's score during your run from 6 to 3/10." in again
+    assert "Your return-to-run ladder is back where it was: stage 1 of 7" in again
+    assert "During the run, did you have any of these?" in again
+    assert await stage(app) == (1, 1)
+    await ann.say(NONE_OF_THESE)
+    ann.later(days=1)
+    assert MORNING in await ann.say("1")
+    assert "Good run: that's 2 at stage 1. Up to stage 2 of 7" in await ann.say("No worse")

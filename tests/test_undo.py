@@ -127,8 +127,12 @@ async def test_an_undone_run_takes_its_distance_and_time_with_it(app: App) -> No
     ann.later(hours=3)
     await ann.say("/run 3 after 8k 45min trail")
     ann.later(minutes=1)
-    await ann.say("/undo")
-    await ann.say("Undo it")
+    question = await ann.say("/undo")
+    # Both the question and the answer name what goes: not just a score, a whole run.
+    assert "after your run, 3/10?" in question
+    assert "The run's details go with it: 8 km, 45 min, trail." in question
+    done = await ann.say("Undo it")
+    assert "removed today's score after your run, 3/10, and the run (8 km, 45 min, trail)" in done
     assert await runs(app) == []
     history = await ann.say("/history")
     assert "8 km" not in history and "45 min" not in history
@@ -138,14 +142,14 @@ async def test_a_run_told_during_and_after_keeps_its_details_when_one_is_undone(
     app: App,
 ) -> None:
     ann = await ready(app)
-    await ann.say("/run 2 during 10k")
+    await ann.say("/run 0 during 10k")  # a 0 is a score too: the run stays
     ann.later(minutes=5)
     await ann.say("/run 3 after")
     ann.later(minutes=1)
-    await ann.say("/undo")
-    await ann.say("Undo it")
+    assert "details" not in await ann.say("/undo")  # the run stays, with its 10 km
+    assert "10 km" not in await ann.say("Undo it")
     [run] = await runs(app)
-    assert run.km == 10.0 and run.during == 2 and run.after is None
+    assert run.km == 10.0 and run.during == 0 and run.after is None
 
 
 async def test_a_stale_confirmation_does_not_remove_what_came_after(app: App) -> None:

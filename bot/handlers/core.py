@@ -213,6 +213,8 @@ async def cmd_undo(ctx: Ctx, _: Command) -> list[Reply]:
     then = ""
     if last.what == "s" and last.previous is not None:
         then = f" It goes back to {formatting.score(last.previous)}."
+    elif details := _details(await _run_going_with(ctx, last)):
+        then = f" The run's details go with it: {details}."
     return [
         Reply(
             f"Undo {_undo_name(last, ctx.today)}?{then}",
@@ -246,13 +248,18 @@ async def on_undo(ctx: Ctx, action: Action) -> list[Reply]:
     pid = ctx.person.id
     name = _undo_name(last, ctx.today)
     if last.what == "s":
+        going = await _run_going_with(ctx, last)
         back = await repo.undo_score(ctx.session, pid, last.row)
         when = formatting.day(last.day, ctx.today)
-        done = (
-            f"Done: {when}'s score{_run_words(last.kind)} is back to {formatting.score(back)}."
-            if back is not None
-            else f"Done: removed {name}."
-        )
+        if back is not None:
+            back_to = formatting.score(back)
+            done = f"Done: {when}'s score{_run_words(last.kind)} is back to {back_to}."
+        elif details := _details(going):
+            done = f"Done: removed {name}, and the run ({details})."
+        else:
+            done = f"Done: removed {name}."
+        if back is None and last.kind in repo.RUN_KINDS.values():
+            done += await plans.after_undo(ctx, last.day, last.kind, run_goes=going is not None)
     elif last.what == "n":
         await repo.remove_note(ctx.session, pid, last.row)
         done = f"Done: removed {name}."
@@ -271,6 +278,25 @@ async def _last_recorded(ctx: Ctx) -> repo.Recorded | None:
     midnight = datetime.combine(ctx.today, time(0), tzinfo=ctx.tz).astimezone(UTC)
     found = await repo.recorded_since(ctx.session, ctx.person.id, midnight)
     return found[0] if found else None
+
+
+async def _run_going_with(ctx: Ctx, last: repo.Recorded) -> runs.Run | None:
+    """The run that undoing this score removes: its last pain score goes, so the run goes,
+    details and all (repo.undo_score); None when the run stays or it is no run score."""
+    assert ctx.person is not None
+    if last.what != "s" or last.previous is not None or last.kind not in repo.RUN_KINDS.values():
+        return None
+    found = await repo.runs_since(ctx.session, ctx.person.id, last.day)
+    run = next((r for r in found if r.day == last.day), None)
+    if run is None:
+        return None
+    other = run.after if last.kind == repo.RUN_KINDS["during"] else run.during
+    return run if other is None else None
+
+
+def _details(run: runs.Run | None) -> str:
+    """A run's distance, time and surface ("8 km, 45 min, trail"); "" when none were told."""
+    return training.details_text(run) if run is not None else ""
 
 
 def _second_of_day(at: datetime) -> int:

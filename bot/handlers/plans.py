@@ -264,6 +264,10 @@ async def after_run(ctx: Ctx, day: date, kind: str, value: int) -> list[Reply]:
     runs = await _runs(ctx, person)
     run = next((r for r in runs if r.day == day), None)
     if run is not None:
+        if during and run.pain is not None and run.pain != plans.band(value):
+            # The score during the run put right (a 6 meant as a 3): read the run again.
+            intro = _reopen(ctx, run, runs) + intro
+            run.pain = None
         if run.outcome is not None:
             return []  # that day's run is settled already; a second score changes nothing
         if during and run.pain is None:
@@ -307,6 +311,48 @@ async def after_run(ctx: Ctx, day: date, kind: str, value: int) -> list[Reply]:
     await ctx.commit()
     label = "Ladder run" if day == ctx.today else f"Ladder run {formatting.day(day, ctx.today)}"
     return await _progress(ctx, run, f"{intro}{label}, {_stage_line(ctx, run.stage)}.")
+
+
+# What a settled run did to the ladder, and so what /undo of its score takes back.
+MOVES_LADDER = frozenset({Outcome.GOOD, Outcome.REPEAT, Outcome.BACK})
+
+
+async def after_undo(ctx: Ctx, day: date, kind: str, *, run_goes: bool) -> str:
+    """A run score taken back with /undo: what it did to the ladder goes with it. The day's
+    ladder run goes with the run's last score; a score during the run that others stay
+    beside reopens the run, to be asked about again. A settled run's move (a good run
+    counted, a stage up or back, the ladder finished) is undone while it is the latest, and
+    the ladder has not been stopped since. Returns what to add to /undo's answer."""
+    person = ctx.person
+    assert person is not None
+    runs = await repo.ladder_runs_since(ctx.session, person.id, day)
+    run = next((r for r in runs if r.day == day), None)
+    if run is None or not (run_goes or kind == repo.RUN_KINDS["during"]):
+        return ""  # an after score alone settles nothing: the run and its answers stay
+    said = _reopen(ctx, run, runs)
+    if run_goes:
+        await ctx.session.delete(run)
+    else:
+        run.pain = None
+    await ctx.commit()
+    return f" {said}".rstrip()
+
+
+def _reopen(ctx: Ctx, run: LadderRun, runs: list[LadderRun]) -> str:
+    """Open a settled run again, taking back what it did to the ladder while it is the
+    latest and the ladder has not been stopped since; what to tell the person, or ""."""
+    person = ctx.person
+    assert person is not None
+    said = ""
+    latest = not any(r.day > run.day and r.outcome in MOVES_LADDER for r in runs)
+    on_ladder = person.ladder_stage is not None or person.ladder_finished is not None
+    if run.outcome in MOVES_LADDER and latest and on_ladder:
+        person.ladder_stage = run.stage
+        person.ladder_good_runs = run.good_runs_before or 0
+        person.ladder_finished = None
+        said = f"Your return-to-run ladder is back where it was: {_stage_line(ctx, run.stage)}. "
+    run.outcome = run.good_runs_before = None
+    return said
 
 
 def _answers(run: LadderRun) -> RunAnswers:
@@ -379,6 +425,7 @@ async def _settle(ctx: Ctx, run: LadderRun, outcome: Outcome, intro: str) -> Rep
     assert person is not None and person.ladder_stage is not None
     ladder = ctx.content.return_to_run
     run.outcome = outcome.value
+    run.good_runs_before = person.ladder_good_runs
     before = Ladder(person.ladder_stage, person.ladder_good_runs)
     step = plans.apply(before, outcome, len(ladder.stages), ladder.good_runs_to_advance)
     person.ladder_stage = step.ladder.stage

@@ -240,6 +240,9 @@ class LadderRun(Base):
     asked_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     # good | repeat | back | too_soon | too_many | unanswered; None while questions are open.
     outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # The good runs counted at `stage` when this run was settled: /undo of its score puts
+    # the ladder back to (stage, good_runs_before). None before it is settled.
+    good_runs_before: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
