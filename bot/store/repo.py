@@ -598,18 +598,17 @@ async def _sqlite_driver(s: AsyncSession) -> Any | None:
     """
     if s.get_bind().dialect.name != "sqlite":
         return None
-    sync = s.sync_session
-    if sync._new or sync._deleted or sync.dirty:
+    if s.new or s.deleted or s.dirty:
         await s.flush()  # what the ORM holds goes first, as SQLAlchemy's autoflush would
     # The same connection serves the whole transaction: looked up once per transaction, as
     # each lookup is several hand-offs between the event loop and SQLAlchemy's greenlets.
-    transaction = sync.get_transaction()
+    transaction = s.sync_session.get_transaction()
     known = s.info.get(_DRIVER)
     if transaction is not None and transaction.is_active and known and known[0] is transaction:
         return known[1]
     connection = await s.connection()
     raw = await connection.get_raw_connection()
-    s.info[_DRIVER] = (sync.get_transaction(), raw.driver_connection)
+    s.info[_DRIVER] = (s.sync_session.get_transaction(), raw.driver_connection)
     return raw.driver_connection
 
 
