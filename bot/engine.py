@@ -26,7 +26,15 @@ log = logging.getLogger(__name__)
 PENDING_FLAGS_MAX = 10_000
 PENDING_FLAGS_TTL_S = 24 * 3600
 PENDING_CONSENT_TTL_S = 24 * 3600
-TEXT_LIMIT = 2000  # longest message we read; longer input is cut before parsing
+# The longest message we read: Telegram's longest (Discord's is 2,000, or 4,000 with Nitro),
+# so no message from a platform is cut and a red flag at the end of a long one is read. Only
+# the console can send more; that is cut before parsing, and the person is told.
+TEXT_LIMIT = 4096
+CUT = f"That message was long: I read its first {TEXT_LIMIT:,} characters. Send the rest apart."
+CUT_UNREAD = (
+    f"That message is longer than I read ({TEXT_LIMIT:,} characters) and I found nothing in it "
+    "to use. Send your pain score from 0 to 10, for example 4, or /help."
+)
 SAVE_FAILED = "I could not save that, please send it again in a minute."
 BROKEN = "Something went wrong on my side and nothing was changed. Please try again."
 EXPIRED = "This button has expired. Send /checkin for fresh buttons."
@@ -143,6 +151,16 @@ class Engine:
                 self.pending_consent.pop((inc.platform, inc.user_id), None)  # answered
             return await handler(ctx, action)
         text = parsing.clean_text(inc.text, TEXT_LIMIT)
+        replies = await self._read(ctx, text)
+        if replies and len(inc.text or "") > TEXT_LIMIT and len(text) >= TEXT_LIMIT:
+            if [r.text for r in replies] == [parsing_hint(text)]:
+                return [Reply(CUT_UNREAD)]  # still one line for input that is no use
+            replies = [*replies, Reply(CUT, private=True)]
+        return replies
+
+    async def _read(self, ctx: Ctx, text: str) -> list[Reply]:
+        """A message's text (cleaned and capped) through commands and the readers."""
+        inc = ctx.inc
         command = parsing.parse_command(text)
         if command is not None:
             return await self._command(ctx, command)

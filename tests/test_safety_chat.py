@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from bot import actions
 from bot.app import App
+from bot.engine import CUT, CUT_UNREAD, TEXT_LIMIT
 from bot.events import Incoming
 from bot.store.models import Escalation, Person, SymptomReport
 from tests.conftest import Chat, row_counts
@@ -641,3 +642,24 @@ async def test_above_the_scale_with_words_or_backfilled_is_still_the_ten(app: Ap
     assert "Recorded 10/10 for yesterday" in logged
     history = await ann.say("/history")
     assert history.count("10/10") >= 2, history
+
+
+async def test_a_red_flag_at_the_end_of_a_long_message_is_read(app: App) -> None:
+    """A message as long as Telegram allows is read whole: the signs in its last line get
+    the emergency line, however much comes before them."""
+    ann = await ready(app)
+    story = "Long day, drove for hours, then a short run. " * 88
+    message = f"{story}Now I can't feel my groin and I peed myself"
+    assert 4000 < len(message) <= TEXT_LIMIT
+    reply = await ann.say(message)
+    assert reply.startswith("Get help now"), reply
+    assert CUT not in reply
+
+
+async def test_a_message_longer_than_any_platform_sends_says_it_was_cut(app: App) -> None:
+    """Only the console can send more than any platform: the person hears what was read."""
+    ann = await ready(app)
+    assert await ann.say("and more " * 600) == f"{CUT_UNREAD}\n"
+    await ann.say("4")
+    noted = await ann.say("/note " + "stiff and sore after the drive " * 140)
+    assert "Note added to today's score" in noted and noted.endswith(f"{CUT}\n"), noted
