@@ -27,7 +27,9 @@ _KINDS: dict[str, re.Pattern[str]] = {
         r"(?:y|n)(?::(?:[0-9]|10)(?::[0-9]{1,10})?)?|y:f:[a-z_]{2,20}"
         r"|y:(?:[0-9]|10):[0-9]{1,10}:[0-9]{6}"
     ),
-    "d": re.compile(r"y(?::[0-9]{6})?|n"),  # delete confirm (the day it was asked) / cancel
+    # delete confirm (the day it was asked and, since they can erase and agree again, when
+    # the person it asked had consented, in whole seconds) / cancel
+    "d": re.compile(r"y(?::[0-9]{6}(?::[0-9]{1,11})?)?|n"),
     "f": re.compile(r"[a-z_]{2,20}"),  # red-flag screen option code
     # core-work reminder buttons; a snooze into quiet hours: before they start, or tomorrow
     "r": re.compile(r"done|snooze(?::(?:before|tomorrow))?|skip"),

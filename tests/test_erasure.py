@@ -83,3 +83,27 @@ async def test_delete_leaves_no_trace_in_the_database_its_wal_or_the_files(
     leftovers = [p for p in files.rglob("*") if p.is_file()] if files.exists() else []
     assert all(marker.encode() not in p.read_bytes() for p in leftovers)
     assert not saved.parent.exists()  # the person's folder of charts and exports is gone
+
+
+async def test_an_old_delete_button_does_not_erase_what_was_stored_after_it(app: App) -> None:
+    """Erased, then set up again the same day: the first confirmation's button, tapped again
+    (a second tap, an old message scrolled back to), must not erase the new consent and
+    scores unasked."""
+    ann = Chat(app, "ann", tz="UTC")
+    await ann.onboard()
+    await ann.say("3")
+
+    async def tap(payload: str) -> list[Reply]:
+        return await app.engine.handle(Incoming("console", "ann", "ann", action=payload))
+
+    [ask] = await app.engine.handle(Incoming("console", "ann", "ann", text="/delete"))
+    delete_button = ask.buttons[0][0]
+    assert delete_button.label == "Delete everything"
+    assert "is erased" in (await tap(delete_button.action))[0].text
+    ann.later(minutes=5)
+    await ann.onboard()
+    await ann.say("7")
+    ann.later(minutes=1)
+    [again] = await tap(delete_button.action)
+    assert again.text == "That confirmation was for what you erased before: send /delete again."
+    assert "7/10" in await ann.say("/history")

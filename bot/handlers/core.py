@@ -15,6 +15,7 @@ from bot.handlers.prompts import OVER_SCALE, ask_score, consent_prompt, disclaim
 from bot.handlers.scores import record_score, score_before_consent, tapped_score, typed_score
 from bot.parsing import Command
 from bot.store import repo
+from bot.store.models import Person
 
 HISTORY_DAYS = 14
 
@@ -485,7 +486,7 @@ async def cmd_delete(ctx: Ctx, _: Command) -> list[Reply]:
                 (
                     Button(
                         "Delete everything",
-                        actions.encode("d", "y", ctx.today.toordinal()),
+                        actions.encode("d", "y", ctx.today.toordinal(), _consented(ctx.person)),
                         Role.DANGER,
                     ),
                     Button("Cancel", actions.encode("d", "n"), Role.CANCEL),
@@ -505,6 +506,14 @@ async def on_delete(ctx: Ctx, action: Action) -> list[Reply]:
     if len(action.args) > 1 and int(action.args[1]) != ctx.today.toordinal():
         # An old confirmation found days later must not erase everything unasked.
         return [Reply("That confirmation has expired: send /delete again.", private=True)]
+    if len(action.args) > 2 and int(action.args[2]) != _consented(ctx.person):
+        # Asked before an erasure and a new consent: it was about what is gone already.
+        return [
+            Reply(
+                "That confirmation was for what you erased before: send /delete again.",
+                private=True,
+            )
+        ]
     await repo.delete_person(ctx.session, ctx.person.id)
     await ctx.commit()
     await repo.flush_erased(ctx.session)
@@ -519,6 +528,11 @@ async def on_delete(ctx: Ctx, action: Action) -> list[Reply]:
             kind=Kind.ERASED,
         )
     ]
+
+
+def _consented(person: Person) -> int:
+    """When the person consented, to the second: which set-up a delete button was asked in."""
+    return int(person.consent_at.timestamp())
 
 
 async def cmd_help(ctx: Ctx, _: Command) -> list[Reply]:
