@@ -107,3 +107,18 @@ async def test_an_old_delete_button_does_not_erase_what_was_stored_after_it(app:
     [again] = await tap(delete_button.action)
     assert again.text == "That confirmation was for what you erased before: send /delete again."
     assert "7/10" in await ann.say("/history")
+
+
+async def test_the_export_opens_in_a_spreadsheet_as_text_not_formulas(app: App) -> None:
+    """The export goes to a physio's spreadsheet: a note that looks like a formula is shown
+    as the words typed, never run (OWASP's CSV injection advice: a leading quote)."""
+    ann = Chat(app, "ann", tz="UTC")
+    await ann.onboard()
+    await ann.say("4")
+    await ann.say('/note =HYPERLINK("http://evil.example","x")')
+    [reply] = await app.engine.handle(Incoming("console", "ann", "ann", text="/export"))
+    assert reply.document is not None
+    cells = [c for row in csv.reader(io.StringIO(reply.document.data.decode())) for c in row]
+    typed = [c for c in cells if "HYPERLINK" in c]
+    assert typed == ['\'=HYPERLINK("http://evil.example","x")']
+    assert not any(c[:1] in ("=", "+", "@") for c in cells)

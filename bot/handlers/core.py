@@ -453,7 +453,7 @@ async def cmd_export(ctx: Ctx, _: Command) -> list[Reply]:
     assert ctx.person is not None
     rows = await repo.export_rows(ctx.session, ctx.person.id)
     buf = io.StringIO()
-    csv.writer(buf).writerows(rows)
+    csv.writer(buf).writerows([[_as_text(cell) for cell in row] for row in rows])
     name = f"si-checkin-export-{ctx.today.isoformat()}.csv"
     return [
         Reply(
@@ -463,6 +463,18 @@ async def cmd_export(ctx: Ctx, _: Command) -> list[Reply]:
             private=True,
         )
     ]
+
+
+# A spreadsheet reads a cell starting with one of these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _as_text(cell: object) -> object:
+    """A cell as a spreadsheet shows the words typed: text that would start a formula gets a
+    leading quote (OWASP's advice for CSV files); numbers and dates are left as they are."""
+    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
+        return "'" + cell
+    return cell
 
 
 # How /delete's confirmation names a table whose name is not a plural noun.
