@@ -234,3 +234,26 @@ async def test_the_score_kept_for_undo_is_in_the_export(app: App) -> None:
     rows = list(csv.reader(io.StringIO(Path(path).read_text(encoding="utf-8"))))
     assert ["checkin", "2026-03-02", "daily", "6"] in [r[:4] for r in rows]
     assert ["checkin_before_change", "2026-03-02", "daily", "4"] in [r[:4] for r in rows]
+
+
+async def test_a_score_sent_again_lower_takes_back_the_advice_the_first_led_to(app: App) -> None:
+    """Sending the right score is the other way to undo a slip: the advice the slip led to
+    goes, as with /undo, and the next morning does not repeat it."""
+    ann = await ready(app)
+    for value in (2, 2, 2):
+        await ann.say(f"pain {value}")
+        ann.later(days=1)
+    assert "Ease off today" in await ann.say("pain 4")
+    ann.later(minutes=1)
+    fixed = await ann.say("2")
+    assert "Changed today's score from 4 to 2/10." in fixed
+    assert "I've taken back the advice it led to (ease off today)." in fixed
+    assert (await stored(app))["advice"] == []
+    ann.later(hours=3)
+    run = await ann.say("/run 6 during")
+    assert "Ease off today" in run
+    ann.later(minutes=1)
+    fixed_run = await ann.say("/run 3 during")
+    assert "from 6 to 3/10" in fixed_run and "taken back the advice" in fixed_run
+    ann.later(days=1)
+    assert "Yesterday I said" not in await ann.say("2")

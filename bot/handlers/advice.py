@@ -109,6 +109,38 @@ async def views_for(s: AsyncSession, today_of: Mapping[int, date]) -> dict[int, 
     return views
 
 
+async def withdraw_stale(
+    ctx: Ctx, view: HistoryView, days: Iterable[date]
+) -> tuple[HistoryView, list[Tier]]:
+    """After a score is taken back or put right: training advice announced on these days
+    that the scores no longer call for is withdrawn (get-help advice stands until the person
+    says they have been checked, CLINICAL.md "Episodes"). Returns the view without it and
+    the tiers withdrawn."""
+    assert ctx.person is not None
+    withdrawn: set[tuple[date, Tier]] = set()
+    for day in sorted(set(days)):
+        now = trends.assess(view, day).tier
+        stale = {
+            a.tier
+            for a in view.announcements
+            if a.day == day and now < a.tier and not get_help(a.tier)
+        }
+        if stale:
+            await repo.remove_escalations(ctx.session, ctx.person.id, day, {t.key for t in stale})
+            withdrawn |= {(day, t) for t in stale}
+    kept = [a for a in view.announcements if (a.day, a.tier) not in withdrawn]
+    return replace(view, announcements=kept), sorted({t for _, t in withdrawn}, reverse=True)
+
+
+def withdrawn_words(ctx: Ctx, withdrawn: list[Tier]) -> str:
+    """ " I've taken back the advice it led to (ease off today)." for /undo's and a changed
+    score's answer; "" when nothing was withdrawn."""
+    if not withdrawn:
+        return ""
+    said = ", ".join(formatting.in_sentence(ctx.content.tiers[t.key].title) for t in withdrawn)
+    return f" I've taken back the advice it led to ({said})."
+
+
 def previous_score(view: HistoryView, day: date, kind: str) -> int | None:
     """The score already stored for (day, kind), read from the view."""
     if kind == repo.DAILY:

@@ -335,23 +335,9 @@ async def _read_again(ctx: Ctx, undone: repo.Recorded, done: str) -> list[Reply]
     assert person is not None
     view = await advice.history_view(ctx, ctx.today)
     days = {undone.day, ctx.today}
-    withdrawn: list[trends.Tier] = []
-    for day in sorted(days):
-        now = trends.assess(view, day).tier
-        stale = [
-            a.tier
-            for a in view.announcements
-            if a.day == day and now < a.tier and not advice.get_help(a.tier)
-        ]
-        if stale:
-            await repo.remove_escalations(ctx.session, person.id, day, {t.key for t in stale})
-            withdrawn += stale
+    view, withdrawn = await advice.withdraw_stale(ctx, view, days)
     await ctx.commit()
-    text = done
-    if withdrawn:
-        titles = sorted({t for t in withdrawn}, reverse=True)
-        said = ", ".join(formatting.in_sentence(ctx.content.tiers[t.key].title) for t in titles)
-        text += f" I've taken back the advice it led to ({said})."
+    text = done + advice.withdrawn_words(ctx, withdrawn)
     standing = [a for a in view.announcements if a.day in days and advice.get_help(a.tier)]
     if not standing:
         return [Reply(text, private=True)]

@@ -72,6 +72,10 @@ async def record_score(
             f"{formatting.score(score)}."
         )
     view = advice.with_score(view, day, kind, score)
+    if previous is not None and previous != score:
+        # Put right (a 6 meant as a 3): what the first score alone led to goes, as with /undo.
+        view, withdrawn = await advice.withdraw_stale(ctx, view, {day, ctx.today})
+        text += advice.withdrawn_words(ctx, withdrawn)
     if mentioned and day == ctx.today:
         today_codes = view.symptoms.get(day, frozenset()) | mentioned
         view = replace(view, symptoms={**view.symptoms, day: today_codes})
