@@ -84,6 +84,19 @@ NUMBER_WORDS = {
     "nine": 9,
     "ten": 10,
 }
+
+
+def bare_number(text: str) -> int | None:
+    """A message that is only a number from 0 to 10, in figures or words, maybe beside an
+    emoji or punctuation ("4", "four", "😣 6", "7!"): the number; None for anything more."""
+    tokens = re.findall(r"\w+", clean_text(text, SCORE_TEXT_LIMIT * 4).lower())
+    if len(tokens) != 1:
+        return None
+    token = tokens[0]
+    value = int(token) if token.isdecimal() and len(token) <= 2 else NUMBER_WORDS.get(token)
+    return value if value is not None and value <= MAX_SCORE else None
+
+
 # Words that may surround a score without changing its meaning. Anything else
 # ("ran", "km", "or") means the number might not be a pain report.
 _SCORE_WORDS = frozenset(

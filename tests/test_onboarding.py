@@ -643,3 +643,20 @@ async def test_a_german_discord_app_is_offered_berlin_first_and_a_tap_sets_it(
     assert due is not None
     assert due.astimezone(parsing.zone("Europe/Berlin")).hour == 20
     assert due > datetime(2026, 3, 2, tzinfo=UTC)
+
+
+async def test_a_number_in_words_or_beside_an_emoji_is_a_score_at_a_time_question_too(
+    app: App,
+) -> None:
+    """ "four" or "😣 6" to the check-in time question meant a score as "4" does: recorded,
+    with the hint for giving a time, and no 04:00 reminder set by accident."""
+    cy = Chat(app, "cy", tz="Europe/Berlin")
+    await cy.onboard()
+    said = await cy.say("four")
+    assert "Recorded 4/10" in said and onboarding.SCORE_NOT_TIME.format(n=4) in said
+    assert "to 6/10" in await cy.say("😣 6")
+    rows_by_kind = await reminder_rows(app, "console", "cy")
+    assert rows_by_kind["checkin"].times == "08:00"
+    assert {k for k, r in rows_by_kind.items() if r.enabled} == {"checkin"}
+    # A time in words is still a time.
+    assert "07:00" in await cy.say("seven am")

@@ -535,14 +535,14 @@ async def on_text(ctx: Ctx, text: str) -> list[Reply] | None:
     if asked is None:
         return None
     topic = asked[0]
-    stripped = text.strip()
-    if stripped.isdecimal() and int(stripped) <= parsing.MAX_SCORE:
+    score = parsing.bare_number(text)
+    if score is not None:
         if topic == ZONE:
             return None  # a bare 0-10 is a pain score, whatever was asked
         # To a time question it may have meant a time: it is still recorded as the score (a
         # high one brings its safety check), and the reply says how to give the time instead.
-        score = int(stripped)
-        replies = await advice.read_text(ctx, stripped, await typed_score(ctx, score, frozenset()))
+        # "four" and "😣 6" are bare numbers too: the same score a "4" is everywhere else.
+        replies = await advice.read_text(ctx, text, await typed_score(ctx, score, frozenset()))
         if score == 0:
             return replies  # nobody means midnight by "0"
         return [*replies, Reply(SCORE_NOT_TIME.format(n=score), private=True)]
