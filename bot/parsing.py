@@ -89,9 +89,10 @@ NUMBER_WORDS = {
 def bare_number(text: str) -> int | None:
     """A message that is only a number from 0 to 10, in figures or words, maybe beside an
     emoji or punctuation ("4", "four", "😣 6", "7!"): the number; None for anything more."""
-    tokens = re.findall(r"\w+", clean_text(text, SCORE_TEXT_LIMIT * 4).lower())
-    if len(tokens) != 1:
-        return None
+    cleaned = clean_text(text, SCORE_TEXT_LIMIT * 4).lower()
+    tokens = re.findall(r"\w+", cleaned)
+    if len(tokens) != 1 or any(c in "-+,:/" for c in cleaned):
+        return None  # "-1", "+2", "4:30", "4/10" are not a bare number
     token = tokens[0]
     value = int(token) if token.isdecimal() and len(token) <= 2 else NUMBER_WORDS.get(token)
     return value if value is not None and value <= MAX_SCORE else None
