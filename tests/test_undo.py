@@ -257,3 +257,15 @@ async def test_a_score_sent_again_lower_takes_back_the_advice_the_first_led_to(a
     assert "from 6 to 3/10" in fixed_run and "taken back the advice" in fixed_run
     ann.later(days=1)
     assert "Yesterday I said" not in await ann.say("2")
+
+
+async def test_a_second_note_is_added_to_the_first_and_undo_names_both(app: App) -> None:
+    ann = await ready(app)
+    await ann.say("4")
+    assert "Note added to today's score." in await ann.say("/note stiff after drive")
+    added = await ann.say("/note also sore left glute")
+    assert "Note added to today's score, after the one there." in added
+    assert "(stiff after drive; also sore left glute)" in await ann.say("/history")
+    assert "(“stiff after drive; also sore left glute”)?" in await ann.say("/undo")
+    await ann.say("Undo it")
+    assert (await stored(app))["scores"] == {(MON, "daily"): (4, None)}

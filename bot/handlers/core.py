@@ -185,12 +185,17 @@ async def cmd_note(ctx: Ctx, command: Command) -> list[Reply]:
     note = parsing.clean_text(command.raw_args, parsing.NOTE_LIMIT)
     if not note:
         return [Reply("Use /note TEXT, for example /note stiff after a long drive.")]
-    if not await repo.set_note(ctx.session, ctx.person.id, ctx.today, note, ctx.now):
+    limit = parsing.NOTE_LIMIT
+    saved = await repo.set_note(ctx.session, ctx.person.id, ctx.today, note, ctx.now, limit)
+    if saved is None:
         answer = Reply("Send today's score first, then add a note to it.")
     else:
         await ctx.commit()
-        cut = " (shortened to 280 characters)" if len(command.raw_args) > len(note) else ""
-        answer = Reply(f"Note added to today's score{cut}.", private=True)
+        stored, added_to = saved
+        shortened = len(command.raw_args) > len(note) or not stored.endswith(note)
+        cut = f" (shortened to {limit} characters)" if shortened else ""
+        after = ", after the one there" if added_to else ""
+        answer = Reply(f"Note added to today's score{after}{cut}.", private=True)
     # A note is read like any message: "can't pee since this morning" must not be just filed.
     return await advice.read_text(ctx, command.raw_args, [answer])
 

@@ -254,14 +254,25 @@ async def upsert_checkin(
     await s.execute(stmt)
 
 
-async def set_note(s: AsyncSession, person_id: int, day: date, note: str, now: datetime) -> bool:
-    """Attach a note to the daily score of `day`; False when there is no score that day."""
-    result = await s.execute(
-        update(CheckIn)
-        .where(CheckIn.person_id == person_id, CheckIn.day == day, CheckIn.kind == DAILY)
-        .values(note=note, note_at=now)
-    )
-    return bool(_rowcount(result))
+async def set_note(
+    s: AsyncSession, person_id: int, day: date, note: str, now: datetime, limit: int
+) -> tuple[str, bool] | None:
+    """Add a note to the daily score of `day`, after any note on it already, the whole kept
+    within `limit` characters: (the note as stored, whether one was there); None when there
+    is no score that day."""
+    found = (
+        await s.execute(
+            select(CheckIn.id, CheckIn.note).where(
+                CheckIn.person_id == person_id, CheckIn.day == day, CheckIn.kind == DAILY
+            )
+        )
+    ).first()
+    if found is None:
+        return None
+    row, before = found
+    stored = (f"{before}; {note}" if before else note)[:limit]
+    await s.execute(update(CheckIn).where(CheckIn.id == row).values(note=stored, note_at=now))
+    return stored, bool(before)
 
 
 @dataclass(frozen=True, slots=True)
