@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bot import formatting
 from bot.app import App
+from bot.handlers import advice
 from tests.conftest import Chat
 
 
@@ -223,3 +224,17 @@ def test_long_text_is_split_within_each_platform_limit() -> None:
         parts = formatting.split_text(text, limit)
         assert all(len(p) <= limit for p in parts)
         assert " ".join(" ".join(parts).split()) == " ".join(text.split())
+
+
+def test_each_reason_after_the_first_reads_as_its_own_sentence() -> None:
+    reasons = [
+        "yesterday 2/10, today 3/10: 2 points above your usual (1/10)",
+        "after yesterday's run: 1/10 before, 3/10 the next day",
+    ]
+    assert advice.why(reasons) == (
+        "yesterday 2/10, today 3/10: 2 points above your usual (1/10). "
+        "After yesterday's run: 1/10 before, 3/10 the next day."
+    )
+    assert advice.why(["pain during today's run 7/10 (above 5/10)."]) == (
+        "pain during today's run 7/10 (above 5/10)."
+    )

@@ -486,6 +486,7 @@ async def test_a_corrected_run_score_reads_the_ladder_run_again(app: App) -> Non
     assert "Changed today's score during your run from 6 to 3/10." in again
     assert "Your return-to-run ladder is back where it was: stage 1 of 7" in again
     assert "During the run, did you have any of these?" in again
+    assert "  " not in again  # one space between the sentences joined
     assert await stage(app) == (1, 1)
     await ann.say(NONE_OF_THESE)
     ann.later(days=1)

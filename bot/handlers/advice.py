@@ -200,7 +200,7 @@ def tier_message(ctx: Ctx, result: Assessment, day: date | None = None) -> str:
     if result.hop_tender:
         parts.append(stop_running(ctx))
     if result.reasons:
-        parts.append("Why: " + " ".join(r if r.endswith(".") else r + "." for r in result.reasons))
+        parts.append(f"Why: {why(result.reasons)}")
     if get_help(result.tier):
         # Emergency and same-day advice is never followed by a hedge (CLINICAL.md "Wording").
         return "\n\n".join(parts)
@@ -256,6 +256,13 @@ def _when(day: date, today: date) -> str:
     return label if day >= today - timedelta(days=1) else f"on {label}"
 
 
+def why(reasons: Iterable[str]) -> str:
+    """The rules' reasons as sentences after "Why: ": each ends with a full stop, and each
+    after the first starts with a capital ("... (1/10). After yesterday's run: ...")."""
+    said = [r if r.endswith(".") else f"{r}." for r in reasons]
+    return " ".join([*said[:1], *(r[:1].upper() + r[1:] for r in said[1:])])
+
+
 async def record_advice(ctx: Ctx, day: date, tier: Tier, reasons: str) -> bool:
     """Store advice given (once per tier and day) and open an episode for get-help advice.
 
@@ -284,7 +291,7 @@ def open_episode(ctx: Ctx, tier: Tier, day: date) -> None:
 
 async def _announce(ctx: Ctx, day: date, result: Assessment) -> Reply | None:
     """Announce a tier; None when a concurrent tap has already announced it for that day."""
-    added = await record_advice(ctx, day, result.tier, " ".join(result.reasons))
+    added = await record_advice(ctx, day, result.tier, why(result.reasons))
     if not added and result.tier < Tier.EMERGENCY:
         return None  # emergency advice is said every time; the rest once
     text = tier_message(ctx, result, day)

@@ -366,7 +366,7 @@ async def _progress(ctx: Ctx, run: LadderRun, intro: str) -> list[Reply]:
         return [await _settle(ctx, run, outcome, intro)]
     question = plans.next_question(_answers(run))
     ordinal = run.day.toordinal()
-    lead = [intro] if intro else []
+    lead = [intro.strip()] if intro.strip() else []
     if question == "pain":
         pain_row = tuple(
             Button(band, actions.encode(KIND, "p", ordinal, code))
@@ -430,7 +430,7 @@ async def _settle(ctx: Ctx, run: LadderRun, outcome: Outcome, intro: str) -> Rep
     step = plans.apply(before, outcome, len(ladder.stages), ladder.good_runs_to_advance)
     person.ladder_stage = step.ladder.stage
     person.ladder_good_runs = step.ladder.good_runs
-    lead = [intro] if intro else []
+    lead = [intro.strip()] if intro.strip() else []
     if step.moved == "finished":
         person.ladder_stage = None
         person.ladder_good_runs = 0

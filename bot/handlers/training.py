@@ -143,7 +143,7 @@ async def load_advice(
         return []
     if not any(r.startswith(trends.LOAD_RULE_LEAD) for r in result.reasons):
         return []  # the score's own rules announce what is not about load
-    if not await advice.record_advice(ctx, today, result.tier, " ".join(result.reasons)):
+    if not await advice.record_advice(ctx, today, result.tier, advice.why(result.reasons)):
         return []
     return [advice.advice_reply(advice.tier_message(ctx, result), result.tier)]
 
