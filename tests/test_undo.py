@@ -269,3 +269,13 @@ async def test_a_second_note_is_added_to_the_first_and_undo_names_both(app: App)
     assert "(“stiff after drive; also sore left glute”)?" in await ann.say("/undo")
     await ann.say("Undo it")
     assert (await stored(app))["scores"] == {(MON, "daily"): (4, None)}
+
+
+async def test_the_same_run_score_with_new_details_does_not_say_nothing_changed(app: App) -> None:
+    ann = await ready(app)
+    await ann.say("/run 3 during 5k")
+    again = await ann.say("/run 3 during 8k 45min")
+    assert "nothing changed" not in again
+    assert "Already had 3/10 during your run for today. Run: 8 km, 45 min." in again
+    [run] = await runs(app)
+    assert (run.km, run.minutes) == (8.0, 45.0)

@@ -116,7 +116,9 @@ async def log_run(
     replies = await record_score(ctx, reading.score, day, kind, "chat", flags.emergency_codes)
     if reading.has_details and replies and replies[0].kind is Kind.ANSWER:
         # Right after the sentence that names the score, before what the trend adds.
-        said, dot, rest = replies[0].text.partition(". ")
+        # The score may be the one there already, but the details just told are stored.
+        first = replies[0].text.replace("; nothing changed.", ".", 1)
+        said, dot, rest = first.partition(". ")
         run = f"Run: {details_text(reading)}."
         text = f"{said}. {run} {rest}" if dot else f"{said} {run}"
         replies[0] = replace(replies[0], text=text)
