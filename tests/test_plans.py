@@ -492,3 +492,17 @@ async def test_a_corrected_run_score_reads_the_ladder_run_again(app: App) -> Non
     ann.later(days=1)
     assert MORNING in await ann.say("1")
     assert "Good run: that's 2 at stage 1. Up to stage 2 of 7" in await ann.say("No worse")
+
+
+async def test_the_ladder_does_not_say_run_today_on_a_day_the_advice_is_to_ease_off(
+    app: App,
+) -> None:
+    ann = await ladder_runner(app)
+    ann.later(days=2)
+    for value in (1, 1):
+        await ann.say(str(value))
+        ann.later(days=1)
+    assert "Ease off today" in await ann.say("6")
+    shown = await ann.say("/ladder")
+    assert "today or later" not in shown
+    assert "Your next ladder run: not today. My advice today is to ease off" in shown

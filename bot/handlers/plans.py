@@ -150,10 +150,18 @@ async def _show(ctx: Ctx) -> list[Reply]:
     ladder_days = [r.day for r in runs if r.outcome not in plans.NOT_LADDER_RUNS]
     nxt = plans.next_run_day(max(ladder_days, default=None), ladder.days_between_runs)
     when = "today" if nxt is None or nxt <= ctx.today else formatting.day(nxt, ctx.today)
-    lines.append(
-        f"Your next ladder run: {when} or later ({ladder.frequency}, at most "
-        f"{ladder.max_runs_a_week} a week)."
-    )
+    tier = await advice.current_tier(ctx) if when == "today" else Tier.NONE
+    if tier >= Tier.MODIFY:
+        # The ladder never disagrees with the advice beside it: no "run today" on this day.
+        lines.append(
+            f"Your next ladder run: not today. My advice today is to {ADVICE_WORDS[tier]}; "
+            "run again once your pain has settled."
+        )
+    else:
+        lines.append(
+            f"Your next ladder run: {when} or later ({ladder.frequency}, at most "
+            f"{ladder.max_runs_a_week} a week)."
+        )
     lines.append(RUN_USAGE)
     await ctx.commit()
     out = [Reply("\n".join(lines), buttons=_stop_button(), private=True)]
