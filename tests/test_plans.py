@@ -506,3 +506,31 @@ async def test_the_ladder_does_not_say_run_today_on_a_day_the_advice_is_to_ease_
     shown = await ann.say("/ladder")
     assert "today or later" not in shown
     assert "Your next ladder run: not today. My advice today is to ease off" in shown
+
+
+async def test_a_morning_score_put_right_settles_the_ladder_run_again(app: App) -> None:
+    """The morning's score settled yesterday's ladder run; sent again higher, or undone, the
+    run is read again with it, so the ladder never keeps a good run the advice disagrees
+    with."""
+    ann = await ladder_runner(app)
+    await ann.say("/run 2 during")
+    await ann.say(NONE_OF_THESE)
+    ann.later(days=1)
+    assert SETTLED in await ann.say("1")
+    assert await stage(app) == (1, 1)
+    ann.later(minutes=2)
+    worse = await ann.say("4")
+    assert "1/10 that day, 4/10 this morning, so it hadn't settled." in worse
+    assert "Back to the start of stage 1 of 7" in worse
+    assert await stage(app) == (1, 0)
+    ann.later(minutes=2)
+    await ann.say("/undo")
+    undone = await ann.say("Undo it")  # the 4 goes: the morning's score is 1 again
+    assert "1/10 that day, 1/10 this morning, so it settled." in undone
+    assert await stage(app) == (1, 1)
+    ann.later(minutes=2)
+    await ann.say("/undo")
+    await ann.say("Undo it")  # no score this morning at all: the run waits for one
+    assert await stage(app) == (1, 0)
+    assert SETTLED in await ann.say("1")
+    assert await stage(app) == (1, 1)

@@ -523,11 +523,15 @@ async def ask_morning(ctx: Ctx) -> list[Reply]:
         return []  # a tap on the ladder's own buttons is answered by what it asks next
     today = ctx.today
     daily = await repo.daily_scores(ctx.session, person.id, today - timedelta(days=BACKFILL_DAYS))
+    runs = await _runs(ctx, person)
+    read_again = await _read_morning_again(ctx, runs, daily)
+    if read_again is not None:
+        return read_again
     if today not in daily:
         return []
     waiting = [
         r
-        for r in await _runs(ctx, person)
+        for r in runs
         if r.day < today
         and r.outcome is None
         and plans.next_question(_answers(r)) == "morning"
@@ -551,6 +555,38 @@ async def ask_morning(ctx: Ctx) -> list[Reply]:
     )
     said += ", so it hadn't settled." if now > before else ", so it settled."
     return await _progress(ctx, run, said)
+
+
+async def _read_morning_again(
+    ctx: Ctx, runs: list[LadderRun], daily: dict[date, int]
+) -> list[Reply] | None:
+    """This morning's score answered a ladder run's morning question; when that score has
+    been changed or taken back since, the run is read again with what is there now (its
+    move on the ladder taken back first). None when nothing changed."""
+    today = ctx.today
+    for run in runs:
+        before = daily.get(run.day)
+        if run.asked_on != today or run.morning is None or before is None or run.day >= today:
+            continue  # not answered by this morning's score (a tapped answer stays)
+        now = daily.get(today)
+        reading = None if now is None else plans.WORSE if now > before else plans.SAME
+        if reading == run.morning:
+            continue
+        intro = _reopen(ctx, run, runs)
+        run.morning = reading
+        if now is None:
+            run.asked_on = None  # asked again with the next score this morning
+            await ctx.commit()
+            return [Reply(intro.strip(), private=True)] if intro else []
+        await ctx.commit()
+        said = (
+            f"Your ladder run {_on(run.day, today)}: {formatting.score(before)} that day, "
+            f"{formatting.score(now)} this morning"
+        )
+        said += ", so it hadn't settled." if now > before else ", so it settled."
+        # The verdict that follows says where the ladder is now: no "back where it was" first.
+        return await _progress(ctx, run, said)
+    return None
 
 
 # ---- the strength block -------------------------------------------------------------------
