@@ -122,3 +122,12 @@ async def test_the_export_opens_in_a_spreadsheet_as_text_not_formulas(app: App) 
     typed = [c for c in cells if "HYPERLINK" in c]
     assert typed == ['\'=HYPERLINK("http://evil.example","x")']
     assert not any(c[:1] in ("=", "+", "@") for c in cells)
+
+
+async def test_the_delete_question_counts_what_it_erases_in_words(app: App) -> None:
+    ann = Chat(app, "ann", tz="UTC")
+    await ann.onboard()
+    await ann.say("3")
+    asked = await ann.say("/delete")
+    assert "(1 score, " in asked and "1 checkins" not in asked
+    assert " reminders)" in asked or " reminder)" in asked

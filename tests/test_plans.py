@@ -534,3 +534,17 @@ async def test_a_morning_score_put_right_settles_the_ladder_run_again(app: App) 
     assert await stage(app) == (1, 0)
     assert SETTLED in await ann.say("1")
     assert await stage(app) == (1, 1)
+
+
+async def test_a_run_score_put_right_to_four_or_five_repeats_the_stage_next_morning(
+    app: App,
+) -> None:
+    ann = await ladder_runner(app)
+    await ann.say("/run 2 during")
+    await ann.say(NONE_OF_THESE)
+    ann.later(minutes=5)
+    assert "from 2 to 5/10" in await ann.say("/run 5 during")
+    ann.later(days=1)
+    settled = await ann.say("1")
+    assert "so it settled. Pain of 4-5 during the run: repeat stage 1 of 7" in settled
+    assert await stage(app) == (1, 0)

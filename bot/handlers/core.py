@@ -468,8 +468,25 @@ def _as_text(cell: object) -> object:
     return cell
 
 
-# How /delete's confirmation names a table whose name is not a plural noun.
-TABLE_NOUNS = {"pain_context": "answers about where it hurt", "runs": "run details"}
+# What /delete's confirmation calls each table's rows: (one, more than one).
+TABLE_NOUNS = {
+    "checkins": ("score", "scores"),
+    "runs": ("run", "runs"),
+    "symptom_reports": ("safety-check answer", "safety-check answers"),
+    "pain_context": ("answer about where it hurt", "answers about where it hurt"),
+    "escalations": ("piece of advice", "pieces of advice"),
+    "activities": ("thing marked done", "things marked done"),
+    "ladder_runs": ("ladder run", "ladder runs"),
+    "club_members": ("club membership", "club memberships"),
+    "deliveries": ("reminder sent", "reminders sent"),
+    "reminders": ("reminder", "reminders"),
+}
+
+
+def _rows_named(table: str, n: int) -> str:
+    """ "1 score", "3 pieces of advice": n rows of a table, as a person would count them."""
+    one, more = TABLE_NOUNS.get(table, (table.replace("_", " "), table.replace("_", " ")))
+    return f"{n} {one if n == 1 else more}"
 
 
 async def cmd_delete(ctx: Ctx, _: Command) -> list[Reply]:
@@ -477,9 +494,7 @@ async def cmd_delete(ctx: Ctx, _: Command) -> list[Reply]:
     if ctx.person is None:
         return [Reply("I don't store anything about you.", private=True)]
     counts = await repo.counts(ctx.session, ctx.person.id)
-    what = ", ".join(
-        f"{n} {TABLE_NOUNS.get(table, table.replace('_', ' '))}" for table, n in counts.items() if n
-    )
+    what = ", ".join(_rows_named(table, n) for table, n in counts.items() if n)
     return [
         Reply(
             "This erases everything I store about you"

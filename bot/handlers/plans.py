@@ -459,8 +459,9 @@ async def _settle(ctx: Ctx, run: LadderRun, outcome: Outcome, intro: str) -> Rep
             "starts to hurt sharply."
         )
     elif outcome is Outcome.REPEAT:
+        thanks = "" if lead else "Thanks. "  # after "...so it settled." it would read oddly
         lead.append(
-            f"Thanks. Pain of 4-5 during the run: repeat {_stage_line(ctx, before.stage)}; "
+            f"{thanks}Pain of 4-5 during the run: repeat {_stage_line(ctx, before.stage)}; "
             "this run doesn't count towards the next stage."
         )
     elif step.moved == "up":
