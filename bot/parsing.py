@@ -445,16 +445,24 @@ def _zero_phrases(tokens: list[_Token]) -> None:
             token.number, token.value, token.strong = True, 0, True
 
 
+# A number straight after one of these is what the pain is not.
+_NEGATIONS = frozenset({"not", "isn't", "isnt", "never", "wasn't", "wasnt"})
+_ARTICLES = frozenset({"a", "an"})
+
+
 def _is_candidate(tokens: list[_Token], i: int) -> bool:
     """Whether the number at i is offered as a pain score by its neighbours."""
     token = tokens[i]
     if token.veto:
         return False
-    if token.strong:
-        return True
     same = [t for t in tokens if t.clause == token.clause]
     k = same.index(token)
     before = [t.text for t in same[:k]]
+    said_before = [w for w in before if w not in _ARTICLES]
+    if said_before and said_before[-1] in _NEGATIONS:
+        return False  # "my pain is not 7", "it isn't a 7/10": whatever it is, not that
+    if token.strong:
+        return True
     after = [t.text for t in same[k + 1 :]]
     prev = before[-1] if before else ""
     nxt = after[0] if after else ""

@@ -580,3 +580,13 @@ async def test_a_denial_does_not_reach_past_a_comma_to_a_report(app: App, typed:
     await ann.onboard()
     reply = await ann.say(typed)
     assert "Call emergency services or go to the emergency department now." in reply
+
+
+async def test_what_the_pain_is_not_is_not_recorded(app: App) -> None:
+    ann = Chat(app, "ann", tz="UTC")
+    await ann.onboard()
+    await ann.say("0")
+    reply = await ann.say("my pain is not 7")
+    assert "Recorded" not in reply and "Changed" not in reply
+    assert len(reply.strip().splitlines()) == 1
+    assert "0/10" in await ann.say("/history")
