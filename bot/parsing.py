@@ -95,7 +95,10 @@ def bare_number(text: str) -> int | None:
         return None  # "-1", "+2", "4:30", "4/10" are not a bare number
     token = tokens[0]
     value = int(token) if token.isdecimal() and len(token) <= 2 else NUMBER_WORDS.get(token)
-    return value if value is not None and value <= MAX_SCORE else None
+    if value is None or value > MAX_SCORE:
+        return None
+    # Never looser than the score reader: "4" beside broken bytes is no score there either.
+    return value if read_score(text).score == value else None
 
 
 # Words that may surround a score without changing its meaning. Anything else

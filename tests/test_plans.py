@@ -548,3 +548,19 @@ async def test_a_run_score_put_right_to_four_or_five_repeats_the_stage_next_morn
     settled = await ann.say("1")
     assert "so it settled. Pain of 4-5 during the run: repeat stage 1 of 7" in settled
     assert await stage(app) == (1, 0)
+
+
+async def test_a_ladder_run_told_the_next_day_is_judged_by_that_days_morning(app: App) -> None:
+    """Logged a day late, with both days' scores in: the morning after the run answers
+    itself (2 that day, 3 the next: not settled), and no later morning is taken for it."""
+    ann = await ladder_runner(app)
+    await ann.say("2")  # the run day's score (the ladder started on this day)
+    ann.later(days=1)
+    await ann.say("3")
+    assert "During the run, did you have any of these?" in await ann.say("/run 2 during yesterday")
+    told = await ann.say(NONE_OF_THESE)
+    assert "[No worse]" not in told
+    assert "2/10 that day, 3/10 this morning, so it hadn't settled." in told
+    assert "Back to the start of stage 1" in told
+    ann.later(days=1)
+    assert "settled" not in await ann.say("1")  # judged already, on its own morning

@@ -396,7 +396,10 @@ async def _progress(ctx: Ctx, run: LadderRun, intro: str) -> list[Reply]:
         return [Reply(text, buttons=rows, private=True)]
     if run.day < ctx.today:
         run.asked_on = ctx.today
+        said = await _morning_from_scores(ctx, run)
         await ctx.commit()
+        if said is not None:  # told a day or more late: its next morning is known already
+            return await _progress(ctx, run, " ".join([*lead, said]))
         return [morning_question(run, ctx.today, " ".join(lead))]
     lead.append(
         "Thanks. Tomorrow, with your check-in, I'll check whether your pain is back to where it "
@@ -542,20 +545,35 @@ async def ask_morning(ctx: Ctx) -> list[Reply]:
         return []
     run = waiting[-1]
     run.asked_on = today
-    before = daily.get(run.day)
-    if before is None:
+    said = _morning_answer(run, daily, today)
+    if said is None:
         return [morning_question(run, today)]
-    # Both scores are in: the morning answers itself, as the "ease off" rule reads the same
-    # two numbers, so the ladder never disagrees with the advice beside it.
-    now = daily[today]
-    run.morning = plans.WORSE if now > before else plans.SAME
     await ctx.commit()
+    return await _progress(ctx, run, said)
+
+
+def _morning_answer(run: LadderRun, daily: dict[date, int], today: date) -> str | None:
+    """Both the run day's score and the next morning's are in: the morning answers itself, as
+    the "ease off" rule reads the same two numbers, so the ladder never disagrees with the
+    advice beside it. Sets the run's answer and says it; None when a score is missing."""
+    after_day = run.day + timedelta(days=1)
+    before, after = daily.get(run.day), daily.get(after_day)
+    if before is None or after is None:
+        return None
+    run.morning = plans.WORSE if after > before else plans.SAME
+    morning = "this morning" if after_day == today else "the next morning"
     said = (
         f"Your ladder run {_on(run.day, today)}: {formatting.score(before)} that day, "
-        f"{formatting.score(now)} this morning"
+        f"{formatting.score(after)} {morning}"
     )
-    said += ", so it hadn't settled." if now > before else ", so it settled."
-    return await _progress(ctx, run, said)
+    return said + (", so it hadn't settled." if after > before else ", so it settled.")
+
+
+async def _morning_from_scores(ctx: Ctx, run: LadderRun) -> str | None:
+    """_morning_answer with the person's scores of the run's day and the morning after."""
+    assert ctx.person is not None
+    daily = await repo.daily_scores(ctx.session, ctx.person.id, run.day)
+    return _morning_answer(run, daily, ctx.today)
 
 
 async def _read_morning_again(
@@ -567,24 +585,21 @@ async def _read_morning_again(
     today = ctx.today
     for run in runs:
         before = daily.get(run.day)
-        if run.asked_on != today or run.morning is None or before is None or run.day >= today:
-            continue  # not answered by this morning's score (a tapped answer stays)
-        now = daily.get(today)
+        after_day = run.day + timedelta(days=1)
+        if run.asked_on != today or run.morning is None or before is None or after_day > today:
+            continue  # not answered by a morning's score today (a tapped answer stays)
+        now = daily.get(after_day)
         reading = None if now is None else plans.WORSE if now > before else plans.SAME
         if reading == run.morning:
             continue
         intro = _reopen(ctx, run, runs)
-        run.morning = reading
-        if now is None:
+        said = _morning_answer(run, daily, today)
+        if said is None:
+            run.morning = None
             run.asked_on = None  # asked again with the next score this morning
             await ctx.commit()
             return [Reply(intro.strip(), private=True)] if intro else []
         await ctx.commit()
-        said = (
-            f"Your ladder run {_on(run.day, today)}: {formatting.score(before)} that day, "
-            f"{formatting.score(now)} this morning"
-        )
-        said += ", so it hadn't settled." if now > before else ", so it settled."
         # The verdict that follows says where the ladder is now: no "back where it was" first.
         return await _progress(ctx, run, said)
     return None
