@@ -739,7 +739,9 @@ class Command:
 
 
 # Telegram appends "@BotName" in groups so the right bot gets the command.
-_COMMAND = re.compile(r"/([A-Za-z_]{1,32})(?:@\w+)?(?:\s+(.*))?", re.DOTALL)
+# A name as Telegram allows it (letters, digits, underscores; a letter first here, so "/4" is
+# no command), then any "!", "?" or "." typed after it ("/undo!" is /undo).
+_COMMAND = re.compile(r"/([A-Za-z_][A-Za-z0-9_]{0,31})(?:@\w+)?[!?.]*(?:\s+(.*))?", re.DOTALL)
 
 
 def parse_command(text: str) -> Command | None:

@@ -195,6 +195,10 @@ def test_a_valid_score_or_ordinary_chat_is_not_a_failed_attempt(text):
             Command("note", ("felt", "tight", "on", "the", "hills"), "felt tight\non the hills"),
         ),
         ("/time_zone Europe/Berlin", Command("time_zone", ("Europe/Berlin",), "Europe/Berlin")),
+        ("/undo!", Command("undo", (), "")),
+        ("/help?? ", Command("help", (), "")),
+        # A name with a digit is a name (Telegram allows them): unknown, so a suggestion.
+        ("/checkin4", Command("checkin4", (), "")),
     ],
 )
 def test_a_slash_command_is_split_into_name_and_arguments(text, command):
@@ -202,7 +206,7 @@ def test_a_slash_command_is_split_into_name_and_arguments(text, command):
 
 
 @pytest.mark.parametrize(
-    "text", ["4", "checkin 4", "/", "/ 4", "/4", "!checkin", "/checkin4", "/" + "a" * 33, ""]
+    "text", ["4", "checkin 4", "/", "/ 4", "/4", "!checkin", "/!undo", "/" + "a" * 33, ""]
 )
 def test_text_that_is_not_a_command_is_none(text):
     assert parse_command(text) is None

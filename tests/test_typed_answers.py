@@ -590,3 +590,11 @@ async def test_what_the_pain_is_not_is_not_recorded(app: App) -> None:
     assert "Recorded" not in reply and "Changed" not in reply
     assert len(reply.strip().splitlines()) == 1
     assert "0/10" in await ann.say("/history")
+
+
+async def test_a_command_typed_with_a_mark_or_a_digit_stuck_on_is_understood(app: App) -> None:
+    ann = Chat(app, "ann", tz="UTC")
+    await ann.onboard()
+    assert "Nothing to undo today." in await ann.say("/undo!")
+    assert "Did you mean /checkin?" in await ann.say("/checkin4")
+    assert "Did you mean /run?" in await ann.say("/run3")
