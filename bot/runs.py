@@ -71,6 +71,8 @@ _PHASE_WORDS = {
     "postrun": "after",
 }
 _YESTERDAY_WORDS = frozenset({"yesterday", "yesterdays", "yesterday's", "yday", "yest", "ystd"})
+# A run not yet run cannot be logged: the word is named back as unread, and nothing is stored.
+_TOMORROW_WORDS = frozenset({"tomorrow", "tomorrows", "tomorrow's", "tmrw", "tmr", "tmw"})
 # Longer key words are also read through one slip of the thumb ("durign", "treadmil").
 _FUZZY_WORDS = {
     "during": ("phase", "during"),
@@ -263,7 +265,7 @@ def read_run(text: str) -> RunReading:
             else:
                 scores.append(value)
             continue
-        if any(c.isdigit() for c in word):
+        if any(c.isdigit() for c in word) or word.lower() in _TOMORROW_WORDS:
             unread.append(word)
             continue
         what, value_word = _key_word(word)

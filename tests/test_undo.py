@@ -279,3 +279,11 @@ async def test_the_same_run_score_with_new_details_does_not_say_nothing_changed(
     assert "Already had 3/10 during your run for today. Run: 8 km, 45 min." in again
     [run] = await runs(app)
     assert (run.km, run.minutes) == (8.0, 45.0)
+
+
+async def test_a_run_for_tomorrow_is_not_filed_for_today(app: App) -> None:
+    ann = await ready(app)
+    reply = await ann.say("/run 3 during 8k tomorrow")
+    assert "“tomorrow”" in reply and "Recorded" not in reply
+    assert len(reply.strip().splitlines()) == 1
+    assert await runs(app) == []
