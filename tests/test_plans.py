@@ -564,3 +564,18 @@ async def test_a_ladder_run_told_the_next_day_is_judged_by_that_days_morning(app
     assert "Back to the start of stage 1" in told
     ann.later(days=1)
     assert "settled" not in await ann.say("1")  # judged already, on its own morning
+
+
+async def test_a_tapped_morning_answer_stands_with_no_score_that_morning(app: App) -> None:
+    """Asked by /ladder before the check-in and answered with a tap: nothing takes the
+    answer back while no score has come that morning."""
+    ann = await ladder_runner(app)
+    await ann.say("/run 2 during")
+    await ann.say(NONE_OF_THESE)
+    ann.later(days=1)
+    assert MORNING in await ann.say("/ladder")
+    await ann.say("No worse")
+    assert await stage(app) == (1, 1)
+    await ann.say("/ladder")
+    await ann.say("/history")
+    assert await stage(app) == (1, 1)
