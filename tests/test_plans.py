@@ -530,9 +530,9 @@ async def test_a_morning_score_put_right_settles_the_ladder_run_again(app: App) 
     assert await stage(app) == (1, 1)
     ann.later(minutes=2)
     await ann.say("/undo")
-    await ann.say("Undo it")  # no score this morning at all: the run waits for one
-    assert await stage(app) == (1, 0)
-    assert SETTLED in await ann.say("1")
+    await ann.say("Undo it")  # no score this morning at all: the answer given stands
+    assert await stage(app) == (1, 1)
+    assert SETTLED not in await ann.say("1")  # the same answer again: counted once
     assert await stage(app) == (1, 1)
 
 
@@ -578,4 +578,23 @@ async def test_a_tapped_morning_answer_stands_with_no_score_that_morning(app: Ap
     assert await stage(app) == (1, 1)
     await ann.say("/ladder")
     await ann.say("/history")
+    assert await stage(app) == (1, 1)
+
+
+async def test_undoing_the_score_sent_after_a_tapped_morning_answer_keeps_the_answer(
+    app: App,
+) -> None:
+    """Found playing a runner: "No worse" tapped from /ladder, then the check-in, then the
+    check-in undone. The tap answered the question; taking back the score must not."""
+    ann = await ladder_runner(app)
+    await ann.say("/run 2 during")
+    await ann.say(NONE_OF_THESE)
+    ann.later(days=1)
+    assert MORNING in await ann.say("/ladder")
+    await ann.say("No worse")
+    await ann.say("1")
+    ann.later(minutes=1)
+    await ann.say("/undo")
+    undone = await ann.say("Undo it")
+    assert "ladder" not in undone.lower()
     assert await stage(app) == (1, 1)

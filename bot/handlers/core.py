@@ -266,8 +266,6 @@ async def on_undo(ctx: Ctx, action: Action) -> list[Reply]:
             done = f"Done: removed {name}."
         if back is None and last.kind in repo.RUN_KINDS.values():
             done += await plans.after_undo(ctx, last.day, last.kind, run_goes=going is not None)
-        elif back is None:
-            done += await plans.after_morning_undo(ctx, last.day)
     elif last.what == "n":
         await repo.remove_note(ctx.session, pid, last.row)
         done = f"Done: removed {name}."

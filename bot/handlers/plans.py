@@ -552,24 +552,6 @@ async def ask_morning(ctx: Ctx) -> list[Reply]:
     return await _progress(ctx, run, said)
 
 
-async def after_morning_undo(ctx: Ctx, day: date) -> str:
-    """A daily score taken back with /undo: a ladder run it answered the morning question
-    of today (the day before it, both scores in) is open again, its move on the ladder taken
-    back, and asked about with the next score. Returns what to add to /undo's answer."""
-    person = ctx.person
-    assert person is not None
-    runs = await _runs(ctx, person)
-    daily = await repo.daily_scores(ctx.session, person.id, day - timedelta(days=1))
-    for run in runs:
-        answered_by_it = run.day + timedelta(days=1) == day and run.day in daily
-        if answered_by_it and run.asked_on == ctx.today and run.morning is not None:
-            said = _reopen(ctx, run, runs)
-            run.morning = run.asked_on = None
-            await ctx.commit()
-            return f" {said}".rstrip()
-    return ""
-
-
 def _morning_answer(run: LadderRun, daily: dict[date, int], today: date) -> str | None:
     """Both the run day's score and the next morning's are in: the morning answers itself, as
     the "ease off" rule reads the same two numbers, so the ladder never disagrees with the
@@ -608,7 +590,7 @@ async def _read_morning_again(
             continue  # not answered by a morning's score today (a tapped answer stays)
         now = daily.get(after_day)
         if now is None or (plans.WORSE if now > before else plans.SAME) == run.morning:
-            continue  # no morning score (a tapped answer stands: see after_morning_undo)
+            continue  # no morning score: a tapped answer stands, and so does one a score gave
         _reopen(ctx, run, runs)
         said = _morning_answer(run, daily, today)
         assert said is not None
