@@ -14,12 +14,14 @@ production code's own (the limiter, ``asyncio.sleep`` on a 429, the backoff), no
 dispatcher changes for the simulation, and timers set by libraries are simulated too: the
 same loop ran the dispatcher as it was, on aiolimiter, for the "before" figures.
 
-The one thing a virtual clock must not do is jump while real work is under way elsewhere:
-SQLite calls run in aiosqlite's thread, which answers through ``call_soon_threadsafe``. Jumping
-then would bill the database's real milliseconds as minutes of virtual time, or make a query
-look instant that the real thread has not finished. So the loop counts such work in flight
-(futures aiosqlite makes with ``loop.create_future()``, and anything sent to an executor) and,
-while any is pending, blocks for real until the thread answers. Time spent computing or in
+The one thing a virtual clock must not do is jump while real work is under way elsewhere.
+SQLite's statements run on the loop's own thread (bot.store.loopsqlite), so time cannot move
+during one; but a connection is still opened (and its isolation level set) on aiosqlite's
+thread, which answers through ``call_soon_threadsafe``. Jumping then would bill the
+database's real milliseconds as minutes of virtual time, or make the work look instant before
+the thread has finished it. So the loop counts such work in flight (futures aiosqlite makes
+with ``loop.create_future()``, and anything sent to an executor) and, while any is pending,
+blocks for real until the thread answers. Time spent computing or in
 the database thus costs no virtual time at all: lateness comes only from pacing and queueing,
 which is what a simulation of send ceilings should measure. (An asyncpg connection answers on
 a socket, which this loop cannot tell from idle, so simulations run on SQLite.)

@@ -168,9 +168,9 @@ async def test_the_person_read_by_the_driver_is_the_one_the_orm_would_load(app: 
 
 @SQLITE_ONLY
 async def test_a_score_tap_is_five_statements_each_one_call_to_the_driver(app: App) -> None:
-    """On SQLite each call to the driver is a hand-off to its thread: a tap reads its person
-    (the driver's own read, not the ORM's four calls) and history, writes its score and the
-    answer, and commits; nothing is rolled back after the commit."""
+    """On SQLite each call to the driver costs an await across SQLAlchemy's greenlet bridge: a
+    tap reads its person (the driver's own read, not the ORM's four calls) and history, writes
+    its score and the answer, and commits; nothing is rolled back after the commit."""
     async with app.sessions() as s:
         await repo.add_person(s, "console", "ann", "ann", "UTC", START)
         await s.commit()

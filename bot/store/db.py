@@ -18,6 +18,8 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from bot.store import loopsqlite
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 # Any constant works; it only has to be the same for every process migrating one database.
 _MIGRATION_LOCK_KEY = 0x51C4EC
@@ -118,10 +120,15 @@ def make_engine(url: str) -> AsyncEngine:
                 ) from None
         _quiet_orphaned_sqlite_workers()
         # A connection going back to the pool is rolled back only when it holds a transaction
-        # (below): after a commit, SQLAlchemy's own reset would be one more needless hand-off
-        # to the driver's thread for every event.
+        # (below): after a commit, SQLAlchemy's own reset would be one more needless call to
+        # the driver for every event.
+        # Statements run on the event loop's thread (bot.store.loopsqlite), not aiosqlite's.
         engine = create_async_engine(
-            url, connect_args={"timeout": 30}, hide_parameters=True, pool_reset_on_return=None
+            url,
+            module=loopsqlite.dbapi(),
+            connect_args={"timeout": 30},
+            hide_parameters=True,
+            pool_reset_on_return=None,
         )
 
         @event.listens_for(engine.sync_engine, "reset")

@@ -68,9 +68,10 @@ async def find_person(s: AsyncSession, platform: str, user_id: str) -> Person | 
     if driver is None:
         person = await s.scalar(_FIND_PERSON, {"platform": platform, "user_id": user_id})
         return person
-    # Every event starts here. On SQLite the ORM's query is four hand-offs to the driver's
-    # thread (cursor, execute, fetch, close); the driver's own read is one, and the row
-    # becomes the session's Person just as the ORM's load would make it.
+    # Every event starts here. On SQLite the ORM's query is four calls to the driver
+    # (cursor, execute, fetch, close), each an await across SQLAlchemy's greenlet bridge, and
+    # an ORM load; the driver's own read is one call, and the row becomes the session's
+    # Person just as the ORM's load would make it.
     rows = await driver.execute_fetchall(_PEOPLE.sql, (platform, user_id))
     return _as_person(s, rows[0]) if rows else None
 
@@ -601,18 +602,18 @@ async def score_history(
 async def _sqlite_driver(s: AsyncSession) -> Any | None:
     """The aiosqlite connection under the session's transaction; None on other databases.
 
-    For the statements every score makes: SQLAlchemy's aiosqlite adapter makes four round
-    trips to the driver's thread per statement (cursor, execute, fetch, close), each a thread
-    handoff that costs CPU and GIL contention with the event loop; the driver's own execute
-    makes one. The statement runs in the same transaction (SQLite's, on this connection),
-    which the session commits or rolls back as usual.
+    For the statements every score makes: SQLAlchemy's aiosqlite adapter makes four calls to
+    the driver per statement (cursor, execute, fetch, close), each an await across its
+    greenlet bridge; the driver's own execute makes one. The statement runs in the same
+    transaction (SQLite's, on this connection), which the session commits or rolls back as
+    usual.
     """
     if s.get_bind().dialect.name != "sqlite":
         return None
     if s.new or s.deleted or s.dirty:
         await s.flush()  # what the ORM holds goes first, as SQLAlchemy's autoflush would
     # The same connection serves the whole transaction: looked up once per transaction, as
-    # each lookup is several hand-offs between the event loop and SQLAlchemy's greenlets.
+    # each lookup is several switches between the event loop and SQLAlchemy's greenlets.
     transaction = s.sync_session.get_transaction()
     known = s.info.get(_DRIVER)
     if transaction is not None and transaction.is_active and known and known[0] is transaction:
