@@ -273,6 +273,33 @@ async def test_after_an_ease_off_day_the_next_check_in_asks_how_it_went(app: App
     assert "Yesterday I said" not in ann.chat.out.getvalue()
 
 
+async def test_after_a_run_brought_ease_off_the_check_in_does_not_ask_to_log_it(app: App) -> None:
+    """The run that brought the advice is logged already: the morning after says so, and
+    does not ask for it again."""
+    ann = Person_(app, "ann")
+    await ann.chat.onboard()
+    await ann.say("/remind posture off")
+    ran = await ann.say("/run 6 after 8k")
+    assert "Recorded 6/10 after your run for today" in ran and "Ease off today" in ran
+    await ann.wait(hours=25)  # Tue 08:00: the check-in
+    texts = ann.chat.out.getvalue()
+    assert "Yesterday I said: ease off today." in texts
+    assert "/run 3 after yesterday" not in texts
+    assert checkin_kind.FOLLOW_UP_RAN in texts
+
+
+async def test_after_ease_off_without_a_logged_run_the_check_in_asks_for_it(app: App) -> None:
+    ann = Person_(app, "ann")
+    await ann.chat.onboard()
+    await ann.say("/remind posture off")
+    assert "Ease off today" in await ann.say("7")
+    await ann.say("None of these")
+    await ann.wait(hours=25)
+    texts = ann.chat.out.getvalue()
+    assert f"Yesterday I said: ease off today. {checkin_kind.FOLLOW_UP_RUN}" in texts
+    assert checkin_kind.FOLLOW_UP_RAN not in texts
+
+
 async def test_delete_erases_reminders_and_ledger_and_export_lists_them(app: App) -> None:
     ann = Person_(app, "ann")
     await ann.chat.onboard()

@@ -14,8 +14,9 @@ from bot.handlers import episodes
 from bot.handlers.reminder_kinds import Due, Fact, ReminderKind, Send, Wanted, _backoff, reminder
 from bot.handlers.reminder_kinds._facts import SCORED
 from bot.schedule import Schedule, apply_quiet_hours, local_date, zone
+from bot.store import repo
 from bot.store.arrays import among
-from bot.store.models import Escalation, Person, SymptomReport
+from bot.store.models import CheckIn, Escalation, Person, SymptomReport
 from bot.trends import Tier, symptom
 
 CHECKIN = "Check-in: how's your SI pain today, from 0 (none) to 10 (worst)? Tap a number."
@@ -23,6 +24,8 @@ FOLLOW_UP = "Yesterday I said: {said}."
 FOLLOW_UP_RUN = (
     "How did the run, or the rest, go? If you ran, /run 3 after yesterday logs how it felt."
 )
+# After "ease off" that a logged run brought (or with a run logged that day anyway).
+FOLLOW_UP_RAN = "Yesterday's run is logged: today's score shows how it settled."
 FOLLOW_UP_LOG = "Keep logging, so you can show them the history."
 BOOKED = "Three days ago I suggested a physio or sports doctor. Have you booked it?"
 RESTING = (
@@ -87,6 +90,7 @@ class Advised:
 
     said: str | None  # the highest follow-up tier given yesterday
     ask_booked: bool  # "see a professional" was said BOOKED_AFTER_DAYS ago
+    ran: bool = False  # a run is logged for yesterday
 
     @property
     def follows_up(self) -> bool:
@@ -124,10 +128,21 @@ async def _advised(s: AsyncSession, wanted: Wanted) -> dict[tuple[int, date], Ad
             highest[(pid, day)] = tier
         if tier == Tier.PROFESSIONAL.key and not flag:
             professional.add((pid, day))
+    # "If you ran, log it" only where no run is logged for the day the advice was given.
+    eased = sorted({pid for (pid, day), tier in highest.items() if tier == Tier.MODIFY.key})
+    ran: set[tuple[int, date]] = set()
+    if eased:
+        runs = select(CheckIn.person_id, CheckIn.day).where(
+            among(s, CheckIn.person_id, eased),
+            CheckIn.day >= earliest - timedelta(days=1),
+            CheckIn.kind.in_(sorted(repo.RUN_KINDS.values())),
+        )
+        ran = {(pid, day) for pid, day in await s.execute(runs)}
     return {
         (pid, day): Advised(
             highest.get((pid, day - timedelta(days=1))),
             (pid, day - timedelta(days=BOOKED_AFTER_DAYS)) in professional,
+            (pid, day - timedelta(days=1)) in ran,
         )
         for pid, day in wanted
     }
@@ -142,17 +157,20 @@ def checkin(
     ask_run: bool = True,
     day: date | None = None,
     head: str = CHECKIN,
+    ran: bool = False,
 ) -> Reply:
     """The daily check-in with the 0-10 keyboard; it names yesterday's advice (`said`, a tier's
     title) and, three days after "see a professional", asks once whether it was booked.
 
     `head` opens it: the plain question, or while backing off the going-quiet or the weekly
-    words (going_quiet, still_here)."""
+    words (going_quiet, still_here). After "ease off" (`ask_run`) it asks for yesterday's run,
+    unless one is logged (`ran`)."""
     parts = [head]
     if said is not None:
         # Only "ease off" invites a run report; after "see a professional" it would not fit.
         follow = FOLLOW_UP.format(said=formatting.in_sentence(said))
-        parts.append(f"{follow} {FOLLOW_UP_RUN}" if ask_run else f"{follow} {FOLLOW_UP_LOG}")
+        run = FOLLOW_UP_RAN if ran else FOLLOW_UP_RUN
+        parts.append(f"{follow} {run}" if ask_run else f"{follow} {FOLLOW_UP_LOG}")
     # The buttons carry the day they ask about: a tap after midnight files the score under
     # the evening that asked.
     buttons = formatting.score_keyboard(day=day)
@@ -210,7 +228,8 @@ def _build_checkin(due: Due) -> Reply | None:
         if _backoff.paused(count)
         else CHECKIN
     )
-    return checkin(title, advised.ask_booked, advised.said == Tier.MODIFY.key, due.day, head)
+    modify = advised.said == Tier.MODIFY.key
+    return checkin(title, advised.ask_booked, modify, due.day, head, advised.ran)
 
 
 async def _wants_nudge(s: AsyncSession, wanted: Wanted) -> dict[tuple[int, date], bool]:
