@@ -139,6 +139,26 @@ async def test_a_low_week_on_the_ladder_is_good_news_not_an_offer_to_start(app: 
     assert "[Start the ladder]" not in reply
 
 
+async def test_no_good_news_about_a_low_week_within_a_week_of_a_step_back(app: App) -> None:
+    """Scores of 2 or below every day, but a ladder run stepped back on day 4: "your pain has
+    been 2 or below, keep going" would read as if that run had not happened."""
+    ann = await ladder_runner(app)  # day 0: a score of 1
+    await ann.say("/run 2 during")
+    await ann.say(NONE_OF_THESE)
+    said = {}
+    for day in range(1, 8):
+        ann.later(days=1)
+        said[day] = await ann.say("1")
+        if day in (2, 4):
+            await ann.say("/run 2 during")
+            said[day] += await ann.say("Sharp pain" if day == 4 else NONE_OF_THESE)
+    assert "Up to stage 2 of 7" in said[3]
+    assert "Back to stage 1 of 7" in said[4]
+    assert await stage(app) == (1, 0)
+    # Day 6 ends the first week of low scores; day 7 would be the next.
+    assert not any("Keep going with the return-to-run ladder" in said[d] for d in range(4, 8))
+
+
 async def test_pain_above_three_during_a_run_is_asked_when_only_an_after_score_is_given(
     app: App,
 ) -> None:

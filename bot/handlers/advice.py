@@ -365,7 +365,15 @@ async def _may_offer_return(ctx: Ctx, day: date) -> bool:
     assert ctx.person is not None
     since = day - timedelta(days=OFFER_EVERY_DAYS - 1)
     offered = await repo.escalations_since(ctx.session, ctx.person.id, since)
-    return not any(tier == RETURN_TO_RUN for _, tier in offered)
+    if any(tier == RETURN_TO_RUN for _, tier in offered):
+        return False
+    if ctx.person.ladder_stage is None:
+        return True
+    # On the ladder, "2 or below for 7 days, keep going" would contradict a run in that same
+    # week that stepped them back a stage.
+    week = day - timedelta(days=trends.RETURN_TO_RUN_DAYS - 1)
+    ran = await repo.ladder_runs_since(ctx.session, ctx.person.id, week)
+    return not any(run.outcome == plans.Outcome.BACK for run in ran)
 
 
 async def _offer_return(ctx: Ctx, day: date) -> Reply:
