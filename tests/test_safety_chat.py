@@ -105,6 +105,20 @@ async def test_a_high_first_score_before_consent_brings_the_screen_first(app: Ap
     assert "I'll record 9/10" in replies[-1].text
 
 
+async def test_a_screen_answered_before_consent_is_not_asked_again_after_it(app: App) -> None:
+    bob = Chat(app, "bob")
+    assert "A quick safety check" in await bob.say("8")
+    assert "I haven't stored anything" in await bob.say("None of these")
+    agreed = await bob.say("I agree")
+    assert "Recorded 8/10 for today" in agreed
+    assert "A quick safety check" not in agreed and "[None of these]" not in agreed
+    assert "Ease off today" in agreed
+    # Had it not been answered, the screen would come again with the score.
+    eve = Chat(app, "eve")
+    await eve.say("8")
+    assert "A quick safety check" in await eve.say("I agree")
+
+
 # --- every text is read -----------------------------------------------------------------
 
 

@@ -478,6 +478,9 @@ async def on_symptom(ctx: Ctx, action: Action) -> list[Reply]:
         return [Reply("This button has expired. Send /symptoms for a fresh list.", private=True)]
     if ctx.person is None:
         # Safety before consent: the advice now; the flag rides in the consent button.
+        key = (ctx.inc.platform, ctx.inc.user_id)
+        # Kept like a flag: with consent, the answer is stored and the screen not asked again.
+        ctx.engine.pending_flags[key] = {**ctx.engine.pending_flags.get(key, {}), code: ctx.today}
         if code == trends.NONE_OF_THESE:
             return [
                 Reply(
@@ -486,8 +489,6 @@ async def on_symptom(ctx: Ctx, action: Action) -> list[Reply]:
                     private=True,
                 )
             ]
-        key = (ctx.inc.platform, ctx.inc.user_id)
-        ctx.engine.pending_flags[key] = {**ctx.engine.pending_flags.get(key, {}), code: ctx.today}
         return [flag_advice(ctx, code), *consent_prompt(ctx, None, flag=code)]
     today = ctx.today
     view = await history_view(ctx, today)

@@ -76,8 +76,16 @@ async def on_consent(ctx: Ctx, action: Action) -> list[Reply]:
     flag_only = len(action.args) > 2 and action.args[1] == "f"
     if flag_only:
         pending.setdefault(action.args[2], ctx.today)
-    for code, day in sorted(pending.items(), key=lambda item: item[1]):
-        if trends.symptom(code) is not None and not parsing.check_backfill(day, ctx.today):
+    # "None of these" first: a flag tapped after it on the same day takes its place.
+    for code, day in sorted(
+        pending.items(), key=lambda item: (item[1], item[0] != trends.NONE_OF_THESE)
+    ):
+        if parsing.check_backfill(day, ctx.today):
+            continue
+        if code == trends.NONE_OF_THESE:
+            await repo.add_symptom(ctx.session, ctx.person.id, day, trends.NONE_OF_THESE, ctx.now)
+            await ctx.commit()
+        elif trends.symptom(code) is not None:
             replies += await advice.record_flag(ctx, code, day=day)
     if flag_only:
         return replies
