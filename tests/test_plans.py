@@ -586,9 +586,8 @@ async def test_a_ladder_run_told_the_next_day_is_judged_by_that_days_morning(app
     assert "settled" not in await ann.say("1")  # judged already, on its own morning
 
 
-async def test_a_tapped_morning_answer_stands_with_no_score_that_morning(app: App) -> None:
-    """Asked by /ladder before the check-in and answered with a tap: nothing takes the
-    answer back while no score has come that morning."""
+async def no_worse_tapped_from_ladder(app: App) -> Chat:
+    """A ladder run, and next morning "No worse" tapped from /ladder before any check-in."""
     ann = await ladder_runner(app)
     await ann.say("/run 2 during")
     await ann.say(NONE_OF_THESE)
@@ -596,6 +595,13 @@ async def test_a_tapped_morning_answer_stands_with_no_score_that_morning(app: Ap
     assert MORNING in await ann.say("/ladder")
     await ann.say("No worse")
     assert await stage(app) == (1, 1)
+    return ann
+
+
+async def test_a_tapped_morning_answer_stands_with_no_score_that_morning(app: App) -> None:
+    """Asked by /ladder before the check-in and answered with a tap: nothing takes the
+    answer back while no score has come that morning."""
+    ann = await no_worse_tapped_from_ladder(app)
     await ann.say("/ladder")
     await ann.say("/history")
     assert await stage(app) == (1, 1)
@@ -606,12 +612,7 @@ async def test_undoing_the_score_sent_after_a_tapped_morning_answer_keeps_the_an
 ) -> None:
     """Found playing a runner: "No worse" tapped from /ladder, then the check-in, then the
     check-in undone. The tap answered the question; taking back the score must not."""
-    ann = await ladder_runner(app)
-    await ann.say("/run 2 during")
-    await ann.say(NONE_OF_THESE)
-    ann.later(days=1)
-    assert MORNING in await ann.say("/ladder")
-    await ann.say("No worse")
+    ann = await no_worse_tapped_from_ladder(app)
     await ann.say("1")
     ann.later(minutes=1)
     await ann.say("/undo")
