@@ -60,21 +60,25 @@ class LoopConnection(aiosqlite.Connection):
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if not self._running or not self._connection:
             raise ValueError("Connection closed")
-        deadline: float | None = None
+        try:
+            return fn(*args, **kwargs)
+        except sqlite3.OperationalError as exc:
+            if not busy(exc):
+                raise
+        return await self._when_free(fn, *args, **kwargs)
+
+    async def _when_free(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Try a busy call again after each of SQLite's waits, until the timeout has passed."""
+        deadline = time.monotonic() + self.busy_timeout
         waits = iter(BUSY_WAITS_S)
-        while True:
+        while (left := deadline - time.monotonic()) > 0:
+            await asyncio.sleep(min(next(waits, BUSY_WAITS_S[-1]), left))
             try:
                 return fn(*args, **kwargs)
             except sqlite3.OperationalError as exc:
-                if not busy(exc):
+                if not busy(exc) or time.monotonic() >= deadline:
                     raise
-                now = time.monotonic()
-                if deadline is None:
-                    deadline = now + self.busy_timeout
-                if now >= deadline:
-                    raise
-                wait = next(waits, BUSY_WAITS_S[-1])
-                await asyncio.sleep(min(wait, deadline - now))
+        return fn(*args, **kwargs)  # out of time (or a timeout of 0): a last try, as it comes
 
 
 def connect(
@@ -87,21 +91,13 @@ def connect(
     return LoopConnection(connector, iter_chunk_size, timeout)
 
 
-# What SQLAlchemy's dialect looks up on the aiosqlite module, with this connection in it.
+# aiosqlite as SQLAlchemy's dialect sees it (its errors and version), with this connection.
 _DRIVER = types.ModuleType("loopsqlite_driver")
-for _name in (
-    "DatabaseError",
-    "Error",
-    "IntegrityError",
-    "NotSupportedError",
-    "OperationalError",
-    "ProgrammingError",
-    "sqlite_version",
-    "sqlite_version_info",
-):
-    setattr(_DRIVER, _name, getattr(aiosqlite, _name))
-_DRIVER.Connection = LoopConnection  # type: ignore[attr-defined]
-_DRIVER.connect = connect  # type: ignore[attr-defined]
+_DRIVER.__dict__.update(
+    {k: v for k, v in vars(aiosqlite).items() if not k.startswith("__")},
+    Connection=LoopConnection,
+    connect=connect,
+)
 
 
 def dbapi() -> AsyncAdapt_aiosqlite_dbapi:
