@@ -46,6 +46,11 @@ class Conversation(Protocol):
         """Red flags tapped before consent, in memory only: {(platform, user): {code: day}}."""
         ...
 
+    @property
+    def pending_consent(self) -> MutableMapping[tuple[str, str], str]:
+        """The "I agree" payload last shown to each person, in memory only."""
+        ...
+
     async def on_new_person(self, ctx: Ctx) -> None:
         """Run the hooks for a person who just consented."""
         ...

@@ -147,9 +147,12 @@ class Engine:
             if action is None or handler is None:
                 # Private: an old or forged button tapped in a group is the tapper's business.
                 return [Reply(EXPIRED, private=True, kind=Kind.ERROR)]
+            replies = await handler(ctx, action)
             if action.kind == CONSENT:
-                self.pending_consent.pop((inc.platform, inc.user_id), None)  # answered
-            return await handler(ctx, action)
+                # Answered; kept until then, so a tapped "I agree" that carries no score
+                # still finds one held for an earlier question.
+                self.pending_consent.pop((inc.platform, inc.user_id), None)
+            return replies
         text = parsing.clean_text(inc.text, TEXT_LIMIT)
         replies = await self._read(ctx, text)
         if replies and len(inc.text or "") > TEXT_LIMIT and len(text) >= TEXT_LIMIT:

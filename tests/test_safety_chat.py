@@ -12,7 +12,7 @@ from bot import actions
 from bot.app import App
 from bot.engine import CUT, CUT_UNREAD, TEXT_LIMIT
 from bot.events import Incoming
-from bot.store.models import Escalation, Person, SymptomReport
+from bot.store.models import CheckIn, Escalation, Person, SymptomReport
 from tests.conftest import Chat, row_counts
 from tests.test_reminders import Person_
 
@@ -490,6 +490,21 @@ async def test_a_flag_tapped_before_consent_is_kept_whichever_agree_is_tapped(ap
     await zed.say("I agree")
     async with app.sessions() as s:
         assert len(list(await s.scalars(select(SymptomReport)))) == 1
+
+
+async def test_a_score_held_for_consent_is_kept_when_the_flags_agree_is_tapped(app: App) -> None:
+    """Found playing someone new: 9, then a flag from the screen, then "I agree" on the newest
+    question (the flag's). "I'll record 9/10 as soon as you say yes" must hold."""
+    zed = Chat(app, "zed")
+    assert "I'll record 9/10 as soon as you say yes" in await zed.say("9!!")
+    await zed.say("Fever with back pain")
+    agreed = await zed.say("I agree")  # the newest keyboard: the flag's question
+    assert "Recorded 9/10 for today" in agreed
+    async with app.sessions() as s:
+        scores = [(c.day.isoformat(), c.score) for c in await s.scalars(select(CheckIn))]
+        reports = [r.code for r in await s.scalars(select(SymptomReport))]
+    assert scores == [("2026-03-02", 9)]
+    assert reports == ["fever"]
 
 
 async def test_none_of_these_does_not_undo_an_emergency_the_person_wrote(app: App) -> None:

@@ -76,6 +76,12 @@ async def on_consent(ctx: Ctx, action: Action) -> list[Reply]:
     flag_only = len(action.args) > 2 and action.args[1] == "f"
     if flag_only:
         pending.setdefault(action.args[2], ctx.today)
+    if len(action.args) == 1 or flag_only:
+        # A question without the score ("I agree" under a flag's advice, or the plain one):
+        # a score held for an earlier question is still recorded, as a typed "yes" would.
+        held = actions.decode(ctx.engine.pending_consent.get(key))
+        if held is not None and len(held.args) > 1 and held.args[1] != "f":
+            action, flag_only = held, False
     # "None of these" first: a flag tapped after it on the same day takes its place.
     for code, day in sorted(
         pending.items(), key=lambda item: (item[1], item[0] != trends.NONE_OF_THESE)
