@@ -10,7 +10,7 @@ import resource
 import statistics
 import sys
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -78,27 +78,57 @@ def hwm_mb() -> float:
     return peak_rss_mb()
 
 
+BOTS = ("bare", "same", "ours")
+
+
+def round_orders(rounds: int) -> list[tuple[str, ...]]:
+    """The order the three tap bots run in, per round: each round starts one place further on,
+    so over three rounds each bot runs first, second and last once."""
+    return [BOTS[r % 3 :] + BOTS[: r % 3] for r in range(rounds)]
+
+
+def round_line(number: int, figures: dict[str, dict[str, Any]]) -> str:
+    """One round's rates, in the order the bots ran."""
+    rates = ", ".join(f"{bot} {f['updates_per_s']} taps/s" for bot, f in figures.items())
+    return f"round {number}: {rates}"
+
+
+def _median_round(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """The figures of the round with the median rate (the lower one of an even count), with
+    every round's rate beside them."""
+    ordered = sorted(rounds, key=lambda f: f["updates_per_s"])
+    figures = dict(ordered[(len(ordered) - 1) // 2])
+    figures["updates_per_s_rounds"] = [f["updates_per_s"] for f in rounds]
+    return figures
+
+
 def emit_taps(
     name: str,
     updates: int,
     db: str | None,
-    ours: dict[str, float],
-    bare: tuple[str, dict[str, float]],
-    same: dict[str, float],
+    rounds: list[dict[str, dict[str, Any]]],
+    bare_name: str,
 ) -> None:
-    """The tap benchmarks' last line: ours beside a bare bot answering only (`bare`, named) and
-    a bare bot making the same platform calls (`same`), on one library."""
-    bare_name, bare_figures = bare
+    """The tap benchmarks' last line, from rounds of {"bare", "same", "ours": figures}: ours
+    beside a bare bot answering only (`bare_name`) and a bare bot making the same platform
+    calls, on one library. Each bot's figures are those of its median round, and the ratios
+    are those of the medians; each round's `ratio_same_calls` is listed too."""
+    ours, bare, same = (_median_round([r[bot] for r in rounds]) for bot in ("ours", "bare", "same"))
+
     emit(
         {
             "benchmark": name,
             "updates": updates,
+            "rounds": len(rounds),
             "database": (db or "sqlite").split("://")[0],
             "ours": ours,
-            bare_name: bare_figures,
+            bare_name: bare,
             "bare_same_calls": same,
-            "ratio": round(ours["updates_per_s"] / bare_figures["updates_per_s"], 3),
+            "ratio": round(ours["updates_per_s"] / bare["updates_per_s"], 3),
             "ratio_same_calls": round(ours["updates_per_s"] / same["updates_per_s"], 3),
+            "ratio_same_calls_rounds": [
+                round(r["ours"]["updates_per_s"] / r["same"]["updates_per_s"], 3) for r in rounds
+            ],
             "cpu_ms_beyond_calls": round(ours["cpu_ms_per_tap"] - same["cpu_ms_per_tap"], 2),
             "peak_rss_mb": peak_rss_mb(),
             "machine": machine(),

@@ -52,7 +52,14 @@ from adapters.telegram import (
     file_url,
     keyboard,
 )
-from benchmarks.common import emit_taps, frozen_heap, percentile, seed_consented
+from benchmarks.common import (
+    emit_taps,
+    frozen_heap,
+    percentile,
+    round_line,
+    round_orders,
+    seed_consented,
+)
 from bot.app import open_app
 from bot.formatting import score_keyboard
 from bot.settings import Settings
@@ -217,29 +224,39 @@ async def keyboards(fake: TelegramFake, people: list[int]) -> dict[int, SentMess
     return {u: fake.messages(u)[-1] for u in people}
 
 
-async def main(updates: int, db: str | None) -> None:
-    """All three bots against one fake, the bare ones first, ours last; then the figures."""
+async def main(updates: int, db: str | None, rounds: int) -> None:
+    """Rounds of the three bots against one fake, each round in a turned order; then the
+    figures of each bot's median round."""
     async with TelegramFake() as fake:
-        bare_people, same_people, our_people = (
-            [FIRST_USER + k * updates + i for i in range(updates)] for k in range(3)
+        groups = iter(
+            [FIRST_USER + k * updates + i for i in range(updates)] for k in range(3 * rounds)
         )
-        for u in bare_people + same_people + our_people:
-            fake.user(u)
-        bare_messages = await keyboards(fake, bare_people)
-        same_messages = await keyboards(fake, same_people)
-        our_messages = await keyboards(fake, our_people)
-        bare_figures = await bare(fake, bare_people, bare_messages, answer_only)
-        same_figures = await bare(fake, same_people, same_messages, same_calls)
-        same_figures["replies_sent"] = confirmations(fake, same_people)
-        our_figures = await ours(fake, our_people, our_messages, db)
-    emit_taps(
-        "telegram score taps", updates, db, our_figures, ("bare_ptb", bare_figures), same_figures
-    )
+        results = []
+        for order in round_orders(rounds):
+            figures: dict[str, dict[str, Any]] = {}
+            for bot in order:
+                people = next(groups)
+                for u in people:
+                    fake.user(u)
+                messages = await keyboards(fake, people)
+                if bot == "ours":
+                    figures[bot] = await ours(fake, people, messages, db)
+                else:
+                    handler = same_calls if bot == "same" else answer_only
+                    figures[bot] = await bare(fake, people, messages, handler)
+                    if bot == "same":
+                        figures[bot]["replies_sent"] = confirmations(fake, people)
+            print(round_line(len(results) + 1, figures), flush=True)
+            results.append(figures)
+    emit_taps("telegram score taps", updates, db, results, "bare_ptb")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--updates", type=int, default=2000, help="people tapping, one tap each")
     parser.add_argument("--db", default=None, help="DATABASE_URL (default: a temporary SQLite)")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="rounds of the three bots, each in a turned order"
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.updates, Settings(database_url=args.db).database_url))
+    asyncio.run(main(args.updates, Settings(database_url=args.db).database_url, args.rounds))
