@@ -692,3 +692,43 @@ async def test_a_message_longer_than_any_platform_sends_says_it_was_cut(app: App
     await ann.say("4")
     noted = await ann.say("/note " + "stiff and sore after the drive " * 140)
     assert "Note added to today's score" in noted and noted.endswith(f"{CUT}\n"), noted
+
+
+async def test_none_of_these_after_advice_from_scores_alone_does_not_speak_of_warning_signs(
+    app: App,
+) -> None:
+    """Found playing a runner: two days at 8 brought "see a doctor today"; "None of these" on
+    the screen then said they had written about warning signs, and offered to clear advice
+    that their scores, not anything written, had led to."""
+    ann = await ready(app)
+    await ann.say("8")
+    await ann.say("None of these")
+    ann.later(days=1)
+    assert "See a doctor today" in await ann.say("8")
+    reply = await ann.say("None of these")
+    assert "wrote" not in reply and "clear it" not in reply
+    assert "none of the warning signs: noted" in reply
+    assert "See a doctor today" in reply  # what the scores led to still stands, said so
+    async with app.sessions() as s:
+        person = await s.scalar(select(Person))
+        reports = [(r.day.isoformat(), r.code) for r in await s.scalars(select(SymptomReport))]
+    assert person is not None and person.episode_tier == "urgent"
+    assert reports == [("2026-03-02", "none"), ("2026-03-03", "none")]
+
+
+async def test_clearing_today_keeps_advice_that_came_from_scores(app: App) -> None:
+    """An old "That was a mistake: clear it" tapped on a day whose advice came from two high
+    scores: nothing written is there to clear, and the advice is not said to be cleared."""
+    ann = await ready(app)
+    await ann.say("8")
+    await ann.say("None of these")
+    ann.later(days=1)
+    await ann.say("8")
+    clear = Incoming("console", "ann", "ann", action=actions.encode("u", "today"))
+    [reply] = await app.engine.handle(clear)
+    assert reply.text.startswith("Nothing to clear")
+    assert "See a doctor today" in reply.text
+    async with app.sessions() as s:
+        person = await s.scalar(select(Person))
+    assert person is not None and person.episode_tier == "urgent"
+

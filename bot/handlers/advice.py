@@ -19,6 +19,7 @@ from bot.handlers import pain_context
 from bot.handlers.prompts import consent_prompt
 from bot.parsing import Command
 from bot.store import repo
+from bot.store.models import Person
 from bot.trends import Announcement, Assessment, HistoryView, RunScore, Tier
 from content import loader
 from content.loader import Content
@@ -536,7 +537,8 @@ async def record_flag(
 async def _none_of_these(ctx: Ctx, view: HistoryView, standing: frozenset[str]) -> list[Reply]:
     assert ctx.person is not None
     today = ctx.today
-    if not standing and ctx.person.episode_opened == today:
+    from_scores = trends.assess(view, today).tier
+    if not standing and _opened_today_by_words(ctx.person, today, from_scores):
         # What they wrote today led to get-help advice: one tap does not undo it unasked.
         return [
             Reply(
@@ -560,7 +562,22 @@ async def _none_of_these(ctx: Ctx, view: HistoryView, standing: frozenset[str]) 
     text = (
         "Thanks, none of the warning signs: noted. If anything changes, tell me or send /symptoms."
     )
-    return [Reply(text if added else "Already noted: none of these.", private=True)]
+    text = text if added else "Already noted: none of these."
+    if get_help(from_scores):
+        text += "\n\n" + _from_scores_stands(ctx, from_scores)
+    return [Reply(text, private=True)]
+
+
+def _opened_today_by_words(person: Person, today: date, from_scores: Tier) -> bool:
+    """Whether today's get-help episode came from warning signs the person wrote (read from
+    their message, never stored as answers), not from their scores alone."""
+    if person.episode_opened != today or person.episode_tier is None:
+        return False
+    return from_scores < Tier[person.episode_tier.upper()]
+
+
+def _from_scores_stands(ctx: Ctx, tier: Tier) -> str:
+    return f"{headline(ctx, tier)} That still stands: it comes from your scores."
 
 
 CLEAR_LABEL = "That was a mistake: clear it"
@@ -573,10 +590,14 @@ async def on_clear(ctx: Ctx, _: Action) -> list[Reply]:
     today = ctx.today
     view = await history_view(ctx, today)
     codes = view.symptoms.get(today, frozenset()) - {trends.NONE_OF_THESE}
-    if not codes and ctx.person.episode_opened != today:
-        return [Reply("Nothing to clear: no warning signs are noted for today.", private=True)]
-    await repo.remove_symptoms(ctx.session, ctx.person.id, today, codes)
     view = replace(view, symptoms={**view.symptoms, today: frozenset()})
+    from_scores = trends.assess(view, today).tier
+    if not codes and not _opened_today_by_words(ctx.person, today, from_scores):
+        text = "Nothing to clear: no warning signs are noted for today."
+        if get_help(from_scores):
+            text += "\n\n" + _from_scores_stands(ctx, from_scores)
+        return [Reply(text, private=True)]
+    await repo.remove_symptoms(ctx.session, ctx.person.id, today, codes)
     await _withdraw_today(ctx, view)
     await repo.add_symptom(ctx.session, ctx.person.id, today, trends.NONE_OF_THESE, ctx.now)
     await ctx.commit()
