@@ -732,3 +732,23 @@ async def test_clearing_today_keeps_advice_that_came_from_scores(app: App) -> No
         person = await s.scalar(select(Person))
     assert person is not None and person.episode_tier == "urgent"
 
+
+async def test_delete_before_consent_forgets_what_was_held_for_a_yes(app: App) -> None:
+    """Found playing someone hostile: a score and a flag sent before agreeing, then /delete
+    ("I don't store anything about you"), then "I agree" to a fresh question: the held score
+    and flag came back as stored data and opened an emergency episode."""
+    zed = Chat(app, "zed")
+    await zed.say("/start")
+    await zed.say("No thanks")
+    await zed.say("8")
+    await zed.say("Numb saddle area (groin, buttocks)")
+    deleted = await zed.say("/delete")
+    assert "forgotten" in deleted
+    await zed.say("hello?")
+    agreed = await zed.say("I agree")
+    assert "you're set up" in agreed and "Recorded" not in agreed and "Get help" not in agreed
+    async with app.sessions() as s:
+        assert list(await s.scalars(select(CheckIn))) == []
+        assert list(await s.scalars(select(SymptomReport))) == []
+        person = await s.scalar(select(Person))
+    assert person is not None and person.episode_tier is None

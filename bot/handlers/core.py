@@ -506,7 +506,13 @@ def _rows_named(table: str, n: int) -> str:
 async def cmd_delete(ctx: Ctx, _: Command) -> list[Reply]:
     """Ask for confirmation before erasing everything."""
     if ctx.person is None:
-        return [Reply("I don't store anything about you.", private=True)]
+        key = (ctx.inc.platform, ctx.inc.user_id)
+        # Held in memory for a yes, never stored: gone now, so a later yes starts afresh.
+        held = ctx.engine.pending_consent.pop(key, None), ctx.engine.pending_flags.pop(key, None)
+        text = "I don't store anything about you."
+        if any(held):
+            text += " What you sent before agreeing is forgotten too."
+        return [Reply(text, private=True)]
     counts = await repo.counts(ctx.session, ctx.person.id)
     what = ", ".join(_rows_named(table, n) for table, n in counts.items() if n)
     return [
