@@ -303,6 +303,68 @@ def read_run(text: str) -> RunReading:
     )
 
 
+# A score tied to a run in a chat message ("6 after my run", "mid-run 5", "ran 8k, 6 after"):
+# the run's score, kept beside the day's. The phase word and the run are next to each other,
+# with at most a determiner and two words between ("after my 7:30 run", "during the long
+# run"); or the message says they ran and its score is followed by "after" or "during".
+_TIE_AFTER = r"after|aftr|afer|afetr|afterwards?|post"
+_TIE_DURING = r"during|while|whilst|mid|on"
+_TIE_DETERMINER = (
+    r"the|my|a|an|this|that|our|today'?s|todays|tonight'?s|tonights|yesterday'?s|yesterdays"
+    r"|last\s+night'?s|last\s+nights|this\s+morning'?s"
+)
+# A run named by what it was: "my run", "a jog", "the parkrun", "10k", "the half marathon".
+# Not a run: the school run, a dry, test or trial run, running errands or around.
+_TIE_RUN = (
+    r"run|runs|jog|jogging|parkrun|park\s*run|race|marathon"
+    r"|running(?!\s+(?:errands|around|about|late|out|low))"
+    r"|\d+(?:\.\d+)?\s*(?:k|km|kms|mi|mile|miles|miler)"
+)
+_TIE_FILLER = r"(?!school|dry|test|trial|after|during|while)[a-z0-9:.'’]+"
+_TIED = re.compile(
+    rf"(?<![a-z])(?P<phase>(?:{_TIE_AFTER}|{_TIE_DURING})(?![a-z])|post(?=run)|mid(?=run))[\s-]*"
+    rf"(?:(?:{_TIE_DETERMINER})\s+)?(?P<filler>(?:{_TIE_FILLER}\s+){{0,2}}?)"
+    rf"(?P<run>{_TIE_RUN})(?![a-z])"
+)
+_RAN = re.compile(
+    r"(?<![a-z])(?:ran|run|jog|jogged|parkrun|\d+(?:\.\d+)?\s*(?:k|km|mi|miles?))(?![a-z])"
+)
+_SCORE_THEN_PHASE = re.compile(
+    r"(?<![a-z0-9.])(?:\d{1,2}|" + "|".join(NUMBER_WORDS) + r")(?:\s*(?:/|out\s+of)\s*10)?"
+    rf"\s+(?P<phase>{_TIE_AFTER}|during)(?=\s*(?:$|[,.!;)]|and\b|but\b))"
+)
+_CLOCK_TIME = re.compile(r"^\d{1,2}[:.]\d{2}$")
+
+
+def tied_to_run(text: str, score: int | None) -> str | None:
+    """/run's words for a chat message whose score is a run's: "pain 6 after my run" gives
+    "pain 6 after run". None when its score, if any, is the day's, or it has none.
+
+    `score` is what the daily score reader took from the message, if anything: "no pain
+    after 10k" has a score only in its words.
+    """
+    words = _run_words(" ".join(text.lower().replace("’", "'").split()))
+    if words is None or read_run(words).score is not None:
+        return words
+    return None if score is None else f"{score} {words}"
+
+
+def _run_words(said: str) -> str | None:
+    tied = _TIED.search(said)
+    if tied is not None:
+        phase = "during" if re.fullmatch(_TIE_DURING, tied["phase"]) else "after"
+        # What stays is what /run can read: a distance or race in the run's name; a clock
+        # time ("my 7:30 run") says when, not how long.
+        kept = [w for w in tied["filler"].split() if not _CLOCK_TIME.match(w)]
+        words = " ".join([phase, *kept, tied["run"]])
+        return f"{said[: tied.start()]} {words} {said[tied.end() :]}".strip()
+    then = _SCORE_THEN_PHASE.search(said)
+    if then is not None and _RAN.search(said[: then.start()]):
+        phase = "during" if then["phase"] == "during" else "after"
+        return f"{said[: then.start('phase')]}{phase}{said[then.end('phase') :]}"
+    return None
+
+
 # Two readings of one kind this close are one ("half marathon 21k"); further apart, a conflict.
 _SAME_WITHIN = 0.1
 

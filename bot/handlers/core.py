@@ -598,6 +598,11 @@ async def on_text(ctx: Ctx, text: str) -> list[Reply] | None:
     consent button, and a high one brings the red-flag screen at once.
     """
     said = parsing.read_score(text)
+    # "pain 6 after my run": the run's score, kept beside the day's (never replacing it), and
+    # read for the run's rules ("pain after a run above 5") as /run 6 after would be.
+    ran = runs.tied_to_run(text, said.score)
+    if ran is not None:
+        return await cmd_run(ctx, Command("run", tuple(ran.split()), ran))
     # "11 and feverish" is a 10 like a bare "11": the scale's top, and the screen it brings.
     over = said.score is None and said.over_scale
     value = parsing.MAX_SCORE if over else said.score
