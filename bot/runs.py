@@ -307,7 +307,7 @@ def read_run(text: str) -> RunReading:
 # the run's score, kept beside the day's. The phase word and the run are next to each other,
 # with at most a determiner and two words between ("after my 7:30 run", "during the long
 # run"); or the message says they ran and its score is followed by "after" or "during".
-_TIE_AFTER = r"after|aftr|afer|afetr|afterwards?|post"
+_TIE_AFTER = r"after|aftr|afer|afetr|afterwards?|post|following|(?:at\s+)?the\s+end\s+of|end\s+of"
 _TIE_DURING = r"during|while|whilst|mid|on"
 _TIE_DETERMINER = (
     r"the|my|a|an|this|that|our|today'?s|todays|tonight'?s|tonights|yesterday'?s|yesterdays"
