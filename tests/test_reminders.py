@@ -357,3 +357,26 @@ async def test_the_follow_up_names_the_highest_advice_given_yesterday(app: App) 
     wednesday = ann.chat.out.getvalue()
     assert "Yesterday I said: see a doctor today." in wednesday
     assert "ease off" not in wednesday
+
+
+async def test_the_next_check_in_named_is_one_that_will_come(app: App) -> None:
+    """Found playing a runner: the 07:30 check-in answered, "/remind checkin 06:45" said "next
+    today 11:30" (the nudge's time, though the nudge was off) and "/remind checkin 09:00" said
+    "next today 09:00"; neither came, as today's score was in."""
+    ann = Person_(app, "ann")
+    await ann.chat.onboard()
+    await ann.say("/remind checkin 07:30")
+    sent = await ann.wait(minutes=45)
+    assert kinds(sent) == {"checkin": [("2026-03-02", "07:30")]}
+    await ann.say("3")
+    assert "next tomorrow 06:45" in await ann.say("/remind checkin 06:45")
+    assert "next tomorrow 09:00" in await ann.say("/remind checkin 09:00")
+    assert "Check-in: 09:00 every day, next tomorrow 09:00" in await ann.say("/settings")
+    assert await ann.wait(hours=12) == []
+    # With the nudge on and no score yet, the nudge is the next thing that comes that day.
+    assert "next tomorrow 07:30" in await ann.say("/remind checkin 07:30")
+    await ann.say("/settings")
+    assert "Nudge on" in await ann.say("Nudge if no score: turn on")
+    assert kinds(await ann.wait(hours=12, minutes=30)) == {"checkin": [("2026-03-03", "07:30")]}
+    settings = await ann.say("/settings")
+    assert re.search(r"Check-in: 07:30 every day, next today 1\d:\d\d", settings), settings

@@ -165,18 +165,41 @@ async def choose(
     return row
 
 
-def describe(ctx: Ctx, kind: ReminderKind, row: Reminder | None, hint: bool = True) -> str:
+def describe(
+    ctx: Ctx, kind: ReminderKind, row: Reminder | None, hint: bool = True, scored: bool = False
+) -> str:
     """One kind as /settings shows it: "Core work: 18:00 every day, next today 18:00"; `hint`
-    says how to turn one that is off back on."""
+    says how to turn one that is off back on; `scored`: today's score is in."""
     if row is None or not row.enabled:
         return f"{kind.label}: off" + (f" (/remind {kind.key} on)" if hint else "")
-    return f"{kind.label}: {_times(kind, row)}, next {_next(ctx, row)}"
+    return f"{kind.label}: {_times(kind, row)}, next {_next(ctx, row, scored)}"
 
 
-def _next(ctx: Ctx, row: Reminder) -> str:
-    if row.next_send_at is None:
-        return "none"
-    return schedule.describe_next(row.next_send_at, ctx.tz, ctx.now)
+def _next(ctx: Ctx, row: Reminder, scored: bool = False) -> str:
+    when = _coming(ctx, row, scored)
+    return "none" if when is None else schedule.describe_next(when, ctx.tz, ctx.now)
+
+
+def _coming(ctx: Ctx, row: Reminder, scored: bool) -> datetime | None:
+    """When this reminder next reaches the person. The check-in's row also holds the time
+    of the nudge after it, which comes only to someone who turned it on and has not sent
+    today's score; and no check-in comes on a day whose score is in (`scored`)."""
+    kind = reminder_kinds.find(row.kind)
+    if kind is None or kind.follow_up is None or row.next_send_at is None:
+        return row.next_send_at
+    person = ctx.person
+    assert person is not None
+    c = schedule.controls_of(person)
+    regular = None
+    if row.next_slot is not None:
+        slot, regular = row.next_slot, schedule.send_time(row.next_slot, c)
+        if scored and schedule.local_date(slot, ctx.tz) == ctx.today:
+            due = schedule.due_after(row.times, kind.days(row.weekdays_only), c, slot)
+            regular = due[1] if due is not None else None
+    nudge = row.snoozed_until
+    if nudge is None or not person.nudge or scored or nudge <= ctx.now:
+        return regular
+    return nudge if regular is None else min(nudge, regular)
 
 
 def _times(kind: ReminderKind, row: Reminder) -> str:
@@ -214,8 +237,9 @@ async def cmd_settings(ctx: Ctx, _: Command) -> list[Reply]:
         else "Quiet hours: none"
     )
     lines = [f"Your settings. Time zone: {person.tz} (it's {weekday} {local:%H:%M} there)."]
+    scored = await _scored_today(ctx)
     for kind in reminder_kinds.kinds():
-        lines.append(describe(ctx, kind, rows.get(kind.key)))
+        lines.append(describe(ctx, kind, rows.get(kind.key), scored=scored))
         if kind.follow_up is not None:
             lines.append(f"{NUDGE_LABEL}: {'on' if person.nudge else 'off'}")
     lines += [
@@ -273,7 +297,13 @@ async def cmd_remind(ctx: Ctx, command: Command) -> list[Reply]:
     row = await choose(ctx, kind, tuple(times) if times is not None else None)
     assert row is not None
     await ctx.commit()
-    return [Reply(f"{label} reminder: {_times(kind, row)}, next {_next(ctx, row)}.")]
+    scored = await _scored_today(ctx)
+    return [Reply(f"{label} reminder: {_times(kind, row)}, next {_next(ctx, row, scored)}.")]
+
+
+async def _scored_today(ctx: Ctx) -> bool:
+    assert ctx.person is not None
+    return ctx.today in await repo.daily_scores(ctx.session, ctx.person.id, ctx.today)
 
 
 async def cmd_quiet(ctx: Ctx, command: Command) -> list[Reply]:
