@@ -58,6 +58,10 @@ NUDGE_DELAY = timedelta(hours=4)
 NUDGE_LATEST = time(21, 0)
 # Tiers after which the next morning's check-in asks how the run or the rest went.
 FOLLOW_UP_TIERS = frozenset({"modify", "professional", "urgent", "emergency"})
+# Advice that opens an episode: the check-in names the latest day it was given.
+GET_HELP_TIERS = frozenset({Tier.URGENT.key, Tier.EMERGENCY.key})
+# The red flag whose advice is "stop running and see a sports doctor", said again the next day.
+HOP_TENDER = "hop_tender"
 # "See a professional" opens no episode; this many days later the check-in asks once
 # whether it was booked (CLINICAL.md "Episodes").
 BOOKED_AFTER_DAYS = 3
@@ -91,6 +95,8 @@ class Advised:
     said: str | None  # the highest follow-up tier given yesterday
     ask_booked: bool  # "see a professional" was said BOOKED_AFTER_DAYS ago
     ran: bool = False  # a run is logged for yesterday
+    stop_running: bool = False  # pain on hopping with a tender sacrum was reported yesterday
+    helped_on: date | None = None  # the latest day of get-help advice, up to the check-in's
 
     @property
     def follows_up(self) -> bool:
@@ -118,7 +124,13 @@ async def _advised(s: AsyncSession, wanted: Wanted) -> dict[tuple[int, date], Ad
     )
     highest: dict[tuple[int, date], str] = {}
     professional: set[tuple[int, date]] = set()
+    hopped: set[tuple[int, date]] = set()
+    helped: dict[int, list[date]] = {}
     for pid, day, name, flag in await s.execute(announced.union_all(flagged)):
+        if flag and name == HOP_TENDER:
+            hopped.add((pid, day))
+        if not flag and name in GET_HELP_TIERS:
+            helped.setdefault(pid, []).append(day)
         found = symptom(name) if flag else None
         tier = found.tier.key if found is not None else name
         if tier not in FOLLOW_UP_TIERS:
@@ -143,6 +155,8 @@ async def _advised(s: AsyncSession, wanted: Wanted) -> dict[tuple[int, date], Ad
             highest.get((pid, day - timedelta(days=1))),
             (pid, day - timedelta(days=BOOKED_AFTER_DAYS)) in professional,
             (pid, day - timedelta(days=1)) in ran,
+            (pid, day - timedelta(days=1)) in hopped,
+            max((d for d in helped.get(pid, ()) if d <= day), default=None),
         )
         for pid, day in wanted
     }
@@ -210,11 +224,20 @@ def _build_checkin(due: Due) -> Reply | None:
     if person.episode_tier is not None:
         # After get-help advice the check-in first asks whether they were checked.
         said = tiers[person.episode_tier].title
-        return episode_checkin(said, person.episode_opened, due.day, resting=person.episode_rest)
+        # Named by the latest day it was said: advice again this morning is today's, not the
+        # day the episode opened.
+        helped_on = due.fact(ADVISED).helped_on
+        opened = person.episode_opened
+        if helped_on is not None and (opened is None or helped_on > opened):
+            opened = helped_on
+        return episode_checkin(said, opened, due.day, resting=person.episode_rest)
     if due.fact(SCORED):
         return None  # today's score is in already: no question about it
     advised = due.fact(ADVISED)
     title = tiers[advised.said].title if advised.said else None
+    if advised.stop_running:
+        # Its advice is the professional tier's and more: stop running until checked.
+        title = due.library.messages.sacral_stress_fracture.title
     count = person.unanswered
     if _backoff.paused(count) and not advised.follows_up:
         answered = person.answered_at
