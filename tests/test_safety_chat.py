@@ -586,7 +586,7 @@ async def test_a_professional_follow_up_does_not_invite_a_run(app: App) -> None:
     await ann.say("Pain on hop/impact + tender sacrum")
     await ann.wait(hours=25)
     out = ann.chat.out.getvalue()
-    assert "Yesterday I said: time to see a professional." in out
+    assert "Yesterday I said: stop running and see a sports doctor." in out
     assert "/run 3 after yesterday" not in out
 
 
@@ -752,3 +752,33 @@ async def test_delete_before_consent_forgets_what_was_held_for_a_yes(app: App) -
         assert list(await s.scalars(select(SymptomReport))) == []
         person = await s.scalar(select(Person))
     assert person is not None and person.episode_tier is None
+
+
+async def test_the_morning_after_a_hop_report_names_stop_running(app: App) -> None:
+    """Found playing a runner: the day after "pain on hop + tender sacrum" (stop running, see
+    a sports doctor within days) the check-in said only "Yesterday I said: time to see a
+    professional", leaving out the part that matters most."""
+    ann = Person_(app, "ann")
+    await ann.chat.onboard()
+    await ann.say("/remind checkin 07:30")
+    await ann.say("3")
+    await ann.say("/symptoms")
+    assert "Stop running" in await ann.say("Pain on hop/impact + tender sacrum")
+    await ann.wait(hours=25)
+    morning = ann.chat.out.getvalue()
+    assert "Yesterday I said: stop running and see a sports doctor." in morning
+
+
+async def test_an_episode_check_in_names_the_day_of_the_latest_get_help_advice(app: App) -> None:
+    """Found playing a runner: get-help advice on Monday, and again on Tuesday at 07:00 for a
+    fall; the 07:30 check-in asked "Have you been checked? Yesterday I said: get help now",
+    as if nothing had been said half an hour before."""
+    ann = Person_(app, "ann")
+    await ann.chat.onboard()
+    await ann.say("/remind checkin 07:30")
+    assert (await ann.say("my groin is numb")).startswith(EMERGENCY)
+    await ann.wait(hours=24)
+    assert (await ann.say("came off my bike, 4")).startswith(EMERGENCY)
+    await ann.wait(hours=1)
+    morning = ann.chat.out.getvalue()
+    assert "Today I said: get help now" in morning, morning
