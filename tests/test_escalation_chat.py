@@ -238,3 +238,16 @@ def test_each_reason_after_the_first_reads_as_its_own_sentence() -> None:
     assert advice.why(["pain during today's run 7/10 (above 5/10)."]) == (
         "pain during today's run 7/10 (above 5/10)."
     )
+
+
+async def test_the_baseline_count_after_a_backfilled_day_counts_toward_today(app: App) -> None:
+    """Found playing a runner: "2 more daily score(s)" on Tuesday, then yesterday's score put
+    right with /log said "3 more": the count was of the days before the backfilled one."""
+    ann = Chat(app, "ann")
+    await ann.onboard()
+    await ann.say("2")
+    ann.later(days=1)
+    assert "2 more daily score(s)" in await ann.say("2")
+    changed = await ann.say("/log 3 yesterday")
+    assert "Changed yesterday's score from 2 to 3/10" in changed
+    assert "2 more daily score(s)" in changed, changed

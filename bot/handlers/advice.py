@@ -316,7 +316,10 @@ async def after_score(ctx: Ctx, day: date, confirmation: Reply, view: HistoryVie
     text = confirmation.text
     ask = result.ask_screen and target == ctx.today and not view.symptoms.get(target)
     if result.building_baseline and result.tier is Tier.NONE and not ask and day in view.daily:
-        have = sum(1 for d in view.daily if d < day and (day - d).days <= trends.BASELINE_DAYS)
+        # Counted toward the day assessed: a backfilled day completes today's count.
+        have = sum(
+            1 for d in view.daily if d < target and (target - d).days <= trends.BASELINE_DAYS
+        )
         text += (
             f" Building your baseline: {max(0, trends.MIN_SCORES - have)} more daily "
             "score(s) and I can compare each day with your usual."
