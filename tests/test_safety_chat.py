@@ -782,3 +782,18 @@ async def test_an_episode_check_in_names_the_day_of_the_latest_get_help_advice(a
     await ann.wait(hours=1)
     morning = ann.chat.out.getvalue()
     assert "Today I said: get help now" in morning, morning
+
+
+async def test_checked_after_told_to_rest_asks_whether_they_were_cleared(app: App) -> None:
+    """Found playing a runner: after "Yes, told to rest", /checked asked "Have you been
+    checked?" again with all three answers, unlike the morning check-in."""
+    ann = Person_(app, "ann")
+    await ann.chat.onboard()
+    await ann.say("/symptoms")
+    await ann.say("Fever with back pain")
+    await ann.wait(hours=25)
+    await ann.say("Yes, told to rest")
+    checked = await ann.say("/checked")
+    assert checked.startswith("Have you been cleared to train?"), checked
+    assert "[Yes, cleared to train] [Not yet]" in checked
+    assert "told to rest]" not in checked

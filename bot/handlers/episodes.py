@@ -23,6 +23,7 @@ CLEARED = "Yes, cleared to train"
 REST = "Yes, told to rest"
 NOT_YET = "Not yet"
 CHECKED_QUESTION = "Have you been checked by a doctor or physio?"
+CLEARED_QUESTION = "Have you been cleared to train?"
 
 
 def checked_buttons() -> tuple[tuple[Button, ...], ...]:
@@ -56,8 +57,13 @@ async def cmd_checked(ctx: Ctx, _: Command) -> list[Reply]:
     assert person is not None
     if person.episode_tier is None:
         return [Reply("There's no open advice to follow up: send your score any time.")]
-    said = ctx.content.tiers[person.episode_tier].title
-    text = f"{CHECKED_QUESTION} I said: {formatting.in_sentence(said)}."
+    said = formatting.in_sentence(ctx.content.tiers[person.episode_tier].title)
+    if person.episode_rest:
+        # They said they were checked and told to rest: what is left to ask, as the morning
+        # check-in asks it.
+        text = f"{CLEARED_QUESTION} I said: {said}, and you were told to rest."
+        return [Reply(text, buttons=cleared_buttons(), private=True)]
+    text = f"{CHECKED_QUESTION} I said: {said}."
     return [Reply(text, buttons=checked_buttons(), private=True)]
 
 

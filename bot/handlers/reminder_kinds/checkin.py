@@ -29,7 +29,7 @@ FOLLOW_UP_RAN = "Yesterday's run is logged: today's score shows how it settled."
 FOLLOW_UP_LOG = "Keep logging, so you can show them the history."
 BOOKED = "Three days ago I suggested a physio or sports doctor. Have you booked it?"
 RESTING = (
-    "Have you been cleared to train? {when} I said: {said}, and you were told to rest. "
+    f"{episodes.CLEARED_QUESTION} {{when}} I said: {{said}}, and you were told to rest. "
     "Tap below, then your pain score, from 0 (none) to 10 (worst)."
 )
 EPISODE = (
