@@ -173,6 +173,8 @@ class Engine:
             typed = await self._typed_consent(ctx, answer)
             if typed is not None:
                 return typed
+        if ctx.person is not None and parsing.asks_to_stop(text):
+            return [Reply(STOP_HINT)]  # before any reader: not a place, a score or a time
         # A shared location has no text: the readers see it on the event.
         readable = text or inc.location is not None
         replies = await self.read_message(ctx, text) if readable else None
@@ -271,6 +273,13 @@ class Engine:
 def _carries_score(action: actions.Action) -> bool:
     """Whether a consent payload carries a score given before consent (y:SCORE:CLUB:DAY)."""
     return len(action.args) > 1 and action.args[1] != "f"
+
+
+# "STOP", "stop sending me messages": told how, rather than asked for a score. Nothing is
+# turned off by a word that could be meant for someone else.
+STOP_HINT = (
+    "To stop the reminders, send /stop (or /pause 3 for a few days off); /delete erases everything."
+)
 
 
 def parsing_hint(text: str) -> str:

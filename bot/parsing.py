@@ -1511,3 +1511,18 @@ def parse_days(text: str) -> int | None:
         return None
     days = int(match.group(1)) * (7 if (match.group(2) or "d").startswith("w") else 1)
     return days if 1 <= days <= MAX_PAUSE_DAYS else None
+
+
+_STOP = re.compile(
+    r"(?:please\s+)?(?:stop(?:\s+(?:it|that|this|now|please|messaging(?:\s+me)?|texting(?:\s+me)?"
+    r"|sending(?:\s+me)?(?:\s+(?:messages|reminders|these|this|stuff))?|the\s+(?:messages|reminders)"
+    r"|(?:the\s+)?(?:notifications|reminders|messages)))?|unsubscribe|leave\s+me\s+alone"
+    r"|no\s+more\s+(?:messages|reminders)|opt\s+out)(?:\s+please)?"
+)
+
+
+def asks_to_stop(text: str) -> bool:
+    """Whether a whole message asks the bot to stop messaging ("STOP", "stop sending me
+    messages", "unsubscribe"), as people answer a text message they no longer want."""
+    said = re.sub(r"[^a-z ]+", " ", text.lower())
+    return _STOP.fullmatch(" ".join(said.split())) is not None

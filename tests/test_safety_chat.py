@@ -797,3 +797,13 @@ async def test_checked_after_told_to_rest_asks_whether_they_were_cleared(app: Ap
     assert checked.startswith("Have you been cleared to train?"), checked
     assert "[Yes, cleared to train] [Not yet]" in checked
     assert "told to rest]" not in checked
+
+
+async def test_a_typed_stop_is_pointed_to_stop_and_pause(app: App) -> None:
+    """Found playing someone fed up: "STOP" and "stop sending me messages" got "I didn't catch
+    that. Send your pain score", the one answer that ignores what they asked."""
+    ann = await ready(app)
+    for said in ("STOP", "stop sending me messages", "Unsubscribe", "please stop!"):
+        reply = await ann.say(said)
+        assert "/stop" in reply and "/pause" in reply and "didn't catch" not in reply, said
+    assert "/stop" not in await ann.say("bus stop")  # a stop that asks nothing of us
