@@ -9,6 +9,7 @@ import platform
 import resource
 import statistics
 import sys
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -85,6 +86,23 @@ def round_orders(rounds: int) -> list[tuple[str, ...]]:
     """The order the three tap bots run in, per round: each round starts one place further on,
     so over three rounds each bot runs first, second and last once."""
     return [BOTS[r % 3 :] + BOTS[: r % 3] for r in range(rounds)]
+
+
+async def run_rounds(
+    updates: int,
+    rounds: int,
+    first_user: int,
+    one: Callable[[str, list[int]], Awaitable[dict[str, Any]]],
+) -> list[dict[str, dict[str, Any]]]:
+    """Rounds of the three bots, each round in a turned order, each bot with `updates` people
+    of its own (ids from `first_user`): `one(bot, people)` runs a bot and gives its figures."""
+    groups = iter([first_user + k * updates + i for i in range(updates)] for k in range(3 * rounds))
+    results = []
+    for order in round_orders(rounds):
+        figures = {bot: await one(bot, next(groups)) for bot in order}
+        print(round_line(len(results) + 1, figures), flush=True)
+        results.append(figures)
+    return results
 
 
 def round_line(number: int, figures: dict[str, dict[str, Any]]) -> str:

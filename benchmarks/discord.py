@@ -51,14 +51,7 @@ from adapters.discord import (
     intents,
     render,
 )
-from benchmarks.common import (
-    emit_taps,
-    frozen_heap,
-    percentile,
-    round_line,
-    round_orders,
-    seed_consented,
-)
+from benchmarks.common import emit_taps, frozen_heap, percentile, run_rounds, seed_consented
 from bot.app import open_app
 from bot.events import Reply
 from bot.formatting import score_keyboard
@@ -262,25 +255,18 @@ async def main(updates: int, db: str | None, rounds: int) -> None:
     """Rounds of the three bots against one fake, each round in a turned order; then the
     figures of each bot's median round."""
     async with DiscordFake(token=TOKEN, app_id=APP_ID, interaction_deadline=None) as fake:
-        groups = iter(
-            [FIRST_USER + k * updates + i for i in range(updates)] for k in range(3 * rounds)
-        )
-        results = []
-        for order in round_orders(rounds):
-            figures: dict[str, dict[str, Any]] = {}
-            for bot in order:
-                people = next(groups)
-                for u in people:
-                    fake.user(u, f"runner{u}")
-                if bot == "ours":
-                    figures[bot] = await ours(fake, people, db)
-                else:
-                    handler = same_calls if bot == "same" else defer_only
-                    figures[bot], _ = await bare(fake, people, handler)
-                    if bot == "same":
-                        figures[bot]["replies_sent"] = confirmations(fake, people)
-            print(round_line(len(results) + 1, figures), flush=True)
-            results.append(figures)
+
+        async def one(bot: str, people: list[int]) -> dict[str, Any]:
+            for u in people:
+                fake.user(u, f"runner{u}")
+            if bot == "ours":
+                return await ours(fake, people, db)
+            figures, _ = await bare(fake, people, same_calls if bot == "same" else defer_only)
+            if bot == "same":
+                figures["replies_sent"] = confirmations(fake, people)
+            return figures
+
+        results = await run_rounds(updates, rounds, FIRST_USER, one)
     emit_taps("discord score taps", updates, db, results, "bare_discord_py")
 
 

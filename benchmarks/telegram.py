@@ -52,14 +52,7 @@ from adapters.telegram import (
     file_url,
     keyboard,
 )
-from benchmarks.common import (
-    emit_taps,
-    frozen_heap,
-    percentile,
-    round_line,
-    round_orders,
-    seed_consented,
-)
+from benchmarks.common import emit_taps, frozen_heap, percentile, run_rounds, seed_consented
 from bot.app import open_app
 from bot.formatting import score_keyboard
 from bot.settings import Settings
@@ -228,26 +221,20 @@ async def main(updates: int, db: str | None, rounds: int) -> None:
     """Rounds of the three bots against one fake, each round in a turned order; then the
     figures of each bot's median round."""
     async with TelegramFake() as fake:
-        groups = iter(
-            [FIRST_USER + k * updates + i for i in range(updates)] for k in range(3 * rounds)
-        )
-        results = []
-        for order in round_orders(rounds):
-            figures: dict[str, dict[str, Any]] = {}
-            for bot in order:
-                people = next(groups)
-                for u in people:
-                    fake.user(u)
-                messages = await keyboards(fake, people)
-                if bot == "ours":
-                    figures[bot] = await ours(fake, people, messages, db)
-                else:
-                    handler = same_calls if bot == "same" else answer_only
-                    figures[bot] = await bare(fake, people, messages, handler)
-                    if bot == "same":
-                        figures[bot]["replies_sent"] = confirmations(fake, people)
-            print(round_line(len(results) + 1, figures), flush=True)
-            results.append(figures)
+
+        async def one(bot: str, people: list[int]) -> dict[str, Any]:
+            for u in people:
+                fake.user(u)
+            messages = await keyboards(fake, people)
+            if bot == "ours":
+                return await ours(fake, people, messages, db)
+            handler = same_calls if bot == "same" else answer_only
+            figures = await bare(fake, people, messages, handler)
+            if bot == "same":
+                figures["replies_sent"] = confirmations(fake, people)
+            return figures
+
+        results = await run_rounds(updates, rounds, FIRST_USER, one)
     emit_taps("telegram score taps", updates, db, results, "bare_ptb")
 
 
