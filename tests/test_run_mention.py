@@ -102,3 +102,15 @@ async def test_a_run_score_the_daily_reader_could_not_place_is_recorded(app: App
         assert [tuple(r) for r in await s.execute(select(CheckIn.kind, CheckIn.score))] == [
             ("run_after", 4)
         ]
+
+
+async def test_before_consent_a_high_score_tied_to_a_run_still_brings_the_screen(
+    app: App,
+) -> None:
+    """Found on a last read: "9 after my run" from someone new got only the consent question.
+    Before consent a score is held for the yes, and a high one brings the red-flag screen at
+    once, whatever it was tied to."""
+    zed = Chat(app, "zed")
+    reply = await zed.say("9 after my run")
+    assert "[None of these]" in reply
+    assert "I'll record 9/10 as soon as you say yes" in reply

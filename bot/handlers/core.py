@@ -599,8 +599,9 @@ async def on_text(ctx: Ctx, text: str) -> list[Reply] | None:
     """
     said = parsing.read_score(text)
     # "pain 6 after my run": the run's score, kept beside the day's (never replacing it), and
-    # read for the run's rules ("pain after a run above 5") as /run 6 after would be.
-    ran = runs.tied_to_run(text, said.score)
+    # read for the run's rules ("pain after a run above 5") as /run 6 after would be. Before
+    # consent it is held as any score is, and a high one brings the screen at once.
+    ran = runs.tied_to_run(text, said.score) if ctx.person is not None else None
     if ran is not None:
         return await cmd_run(ctx, Command("run", tuple(ran.split()), ran))
     # "11 and feverish" is a 10 like a bare "11": the scale's top, and the screen it brings.
