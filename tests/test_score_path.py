@@ -5,11 +5,12 @@ transaction; and the engine bounds how many events are in the database at once."
 from __future__ import annotations
 
 import asyncio
+import gc
 from datetime import date, time, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import delete, event, select
 
 from bot import actions, trends
 from bot.actions import Action
@@ -270,3 +271,74 @@ async def test_events_in_the_database_at_once_are_bounded(app: App) -> None:
     # The app's own engine is bounded on SQLite (one writer at a time) and not on PostgreSQL.
     assert SQLITE_EVENTS_AT_ONCE > 1
     assert (app.engine._db_slots is not None) == (app.db.dialect.name == "sqlite")
+
+
+async def test_an_event_leaves_no_reference_cycles_of_the_database_behind(app: App) -> None:
+    """A new Session is a web of objects pointing at each other, freed only by the garbage
+    collector: the engine keeps its closed sessions for the next events instead."""
+    async with app.sessions() as s:
+        for i in range(12):
+            await repo.add_person(s, "console", f"p{i}", f"p{i}", "UTC", START)
+        await s.commit()
+    taps = [Incoming("console", f"p{i}", f"p{i}", action=actions.encode("s", 3)) for i in range(12)]
+    await asyncio.gather(*(app.engine.handle(t) for t in taps[:2]))  # sessions made, then kept
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        for tap in taps[2:6]:
+            await app.engine.handle(tap)
+        answers = await asyncio.gather(*(app.engine.handle(t) for t in taps[6:]))
+        gc.collect()
+        left = [type(o) for o in gc.garbage if type(o).__module__.startswith("sqlalchemy")]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    assert all(a[0].text.startswith("Recorded 3/10") for a in answers)
+    assert left == []
+
+
+async def test_a_kept_session_forgets_what_its_last_event_loaded(app: App) -> None:
+    """Someone erased between two of their taps (/delete from another device) is a stranger
+    at the second: nothing of them lives on in the session the first one used."""
+    async with app.sessions() as s:
+        await repo.add_person(s, "console", "ann", "ann", "UTC", START)
+        await s.commit()
+    tap = Incoming("console", "ann", "ann", action=actions.encode("s", 4))
+    assert (await app.engine.handle(tap))[0].text.startswith("Recorded 4/10")
+    async with app.sessions() as s:
+        await s.execute(delete(CheckIn))
+        await s.execute(delete(Person))
+        await s.commit()
+
+    again = await app.engine.handle(tap)
+
+    assert again[0].text.startswith("I'll record 4/10 as soon as you say yes.")  # consent anew
+    async with app.sessions() as s:
+        assert await s.scalar(select(CheckIn.id)) is None
+        assert await s.scalar(select(Person.id)) is None
+
+
+async def test_what_a_failed_event_wrote_is_never_committed_by_a_later_one(app: App) -> None:
+    """A session whose event failed is closed (rolled back) and not kept for the next event."""
+    async with app.sessions() as s:
+        await repo.add_person(s, "console", "ann", "ann", "UTC", START)
+        await s.commit()
+    failed = False
+
+    async def fails_the_first_time(ctx: Ctx, action: Action) -> list[Reply]:
+        nonlocal failed
+        replies = await record_score(ctx, int(action.args[0]), ctx.today, "daily", "button")
+        if not failed:
+            failed = True
+            raise RuntimeError("a later step broke")
+        return replies
+
+    engine = _engine(app, Handlers(commands=(), actions={"s": fails_the_first_time}))
+    # 4 brings no advice (advice is committed as it is stored, before the rest of the event).
+    first = await engine.handle(Incoming("console", "ann", "ann", action=actions.encode("s", 4)))
+    second = await engine.handle(Incoming("console", "ann", "ann", action=actions.encode("s", 2)))
+
+    assert [r.text for r in first] == [BROKEN]
+    assert second[0].text.startswith("Recorded 2/10 for today.")  # no 4 before it
+    async with app.sessions() as s:
+        assert (await s.scalars(select(CheckIn.score))).all() == [2]

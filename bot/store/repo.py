@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, Dialect, Result
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_dict, manager_of_class, set_committed_value
 from sqlalchemy.orm.util import identity_key
 
@@ -626,10 +626,15 @@ async def _sqlite_driver(s: AsyncSession) -> Any | None:
     known = s.info.get(_DRIVER)
     if transaction is not None and transaction.is_active and known and known[0] is transaction:
         return known[1]
-    connection = await s.connection()
-    raw = await connection.get_raw_connection()
-    s.info[_DRIVER] = (s.sync_session.get_transaction(), raw.driver_connection)
-    return raw.driver_connection
+    # One hop into SQLAlchemy's greenlet for both the transaction's connection and its driver.
+    driver = await s.run_sync(_driver_of)
+    s.info[_DRIVER] = (s.sync_session.get_transaction(), driver)
+    return driver
+
+
+def _driver_of(session: Session) -> Any:
+    """The driver connection under the session's transaction (begun if need be)."""
+    return session.connection().connection.driver_connection
 
 
 _DRIVER = "sqlite_driver"  # Session.info key: (the transaction, its aiosqlite connection)
