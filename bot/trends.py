@@ -432,6 +432,12 @@ def _ask_screen(daily: Mapping[date, int], today: date, now: int | None) -> bool
     return bool(previous) and now - previous[-1][1] >= REAL_CHANGE
 
 
+def high_runs(history: HistoryView, day: date) -> list[RunScore]:
+    """The day's run scores of 7 or more: "when it is >= 7" asks the red-flag screen whichever
+    score it is (CLINICAL.md), so pain during or after a run asks too."""
+    return [r for r in history.runs if r.day == day and r.score >= HIGH_SCORE]
+
+
 def _low_for_a_week(daily: Mapping[date, int], today: date) -> bool:
     days = [today - timedelta(days=k) for k in range(RETURN_TO_RUN_DAYS)]
     scores = [daily.get(d) for d in days]
@@ -503,7 +509,7 @@ def assess(history: HistoryView, today: date) -> Assessment:
         announce=_announce(tier, history.announcements, today),
         baseline=base,
         building_baseline=base is None,
-        ask_screen=_ask_screen(daily, today, now),
+        ask_screen=_ask_screen(daily, today, now) or bool(high_runs(history, today)),
         offer_return_to_run=may_offer_return(history, tier, today),
         hop_tender="hop_tender" in codes,
     )

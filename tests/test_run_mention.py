@@ -114,3 +114,21 @@ async def test_before_consent_a_high_score_tied_to_a_run_still_brings_the_screen
     reply = await zed.say("9 after my run")
     assert "[None of these]" in reply
     assert "I'll record 9/10 as soon as you say yes" in reply
+
+
+async def test_a_high_run_score_brings_the_red_flag_screen_once(app: App) -> None:
+    """Found on a read of CLINICAL.md against the run path: the screen is asked when the score
+    is 7 or more, and "8 during my run" brought none; the day's score of 2 that morning was
+    all the rules looked at. Once answered, a later score that day does not ask again."""
+    ann = Chat(app, "ann")
+    await ann.onboard()
+    await ann.say("2")
+    ann.later(hours=10)
+    reply = await ann.say("8 during my run")
+    assert "8/10 during your run" in reply
+    assert "8/10 during your run is high. A quick safety check" in reply
+    assert "[None of these]" in reply
+    await ann.say("None of these")
+    reply = await ann.say("/run 7 after")
+    assert "7/10 after your run" in reply
+    assert "safety check" not in reply

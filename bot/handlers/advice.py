@@ -326,7 +326,7 @@ async def after_score(ctx: Ctx, day: date, confirmation: Reply, view: HistoryVie
         )
     first = Reply(text, private=True)
     if ask:
-        check = screen(ctx, reason=_screen_reason(view.daily, target))[0]
+        check = screen(ctx, reason=_screen_reason(view, target))[0]
         first = Reply(
             f"{text}\n\n{check.text}",
             buttons=check.buttons,
@@ -405,10 +405,14 @@ async def _offer_return(ctx: Ctx, day: date) -> Reply:
     return replace(advice_reply(text, RETURN_TO_RUN), buttons=((start,),))
 
 
-def _screen_reason(daily: Mapping[date, int], day: date) -> str:
-    score = daily.get(day)
+def _screen_reason(view: HistoryView, day: date) -> str:
+    score = view.daily.get(day)
     if score is not None and score >= trends.HIGH_SCORE:
         return f"{formatting.score(score)} is high."
+    runs = trends.high_runs(view, day)
+    if runs:
+        run = max(runs, key=lambda r: r.score)
+        return f"{formatting.score(run.score)} {run.phase} your run is high."
     return "Your score went up."
 
 
