@@ -4,7 +4,7 @@ answers do to the ladder, and which week of the strength block a count of workou
 CLINICAL.md "Content": the return-to-run ladder (repeat each stage 2-3 times, at most 4 runs a
 week, every other day, step back on sharp pain, pain that builds or a changed gait) and the
 pain-monitoring model (during a run 0-3 is what we count as good, 4-5 acceptable, above 5 too
-much; pain must settle by the next morning).
+much, during or after it; pain must settle by the next morning).
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ PAIN_BANDS = (LOW, MID, HIGH)
 # What else happened on the run; any of these steps back a stage.
 NO_TROUBLE = "none"
 TROUBLES = ("sharp", "built", "gait")
+# Pain after a run above this is too much, as during it (the pain-monitoring model).
+AFTER_LIMIT = 5
 # The next morning, against the morning before the run.
 SAME, WORSE = "same", "worse"
 
@@ -57,16 +59,20 @@ class RunAnswers:
     pain: str | None
     trouble: str | None
     morning: str | None
+    # The score given for pain after the run, if any (it is no question of the ladder's own).
+    after: int | None = None
 
 
 def verdict(run: RunAnswers) -> Outcome | None:
     """What the answers so far say; None while a question that could still decide is open.
 
-    Step back on pain above 5, sharp or building pain, a changed gait or a worse next
-    morning; a run with pain 4-5 repeats the stage; a run at 0-3 with nothing else counts
-    once the next morning is no worse.
+    Step back on pain above 5 during or after the run, sharp or building pain, a changed gait
+    or a worse next morning; a run with pain 4-5 repeats the stage; a run at 0-3 with nothing
+    else counts once the next morning is no worse.
     """
     if run.pain == HIGH or (run.trouble is not None and run.trouble != NO_TROUBLE):
+        return Outcome.BACK
+    if run.after is not None and run.after > AFTER_LIMIT:
         return Outcome.BACK
     if run.morning == WORSE:
         return Outcome.BACK

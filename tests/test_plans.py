@@ -4,6 +4,7 @@ strength block (weeks move on by workouts done; load holds after a pain rise).""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -209,6 +210,37 @@ async def test_pain_above_five_or_a_worse_morning_steps_back(app: App) -> None:
         "Back to the start of stage 1 of 7" in worse
         and "Why: pain worse the next morning." in worse
     )
+
+
+async def test_pain_above_five_after_a_ladder_run_steps_back_not_up(app: App) -> None:
+    """Found in play, noted since: 2 during a ladder run, then 7 after it, and the next
+    morning's check-in said "Good run" and counted it towards the next stage, while the same
+    7 brought "ease off: hold, don't progress". Above 5 after a run is too much, as during."""
+    ann = await ladder_runner(app)
+    await good_run(ann)
+    ann.later(days=1)
+    await ann.say("/run 2 during")
+    await ann.say(NONE_OF_THESE)
+    ann.later(hours=2)
+    after = await ann.say("/run 7 after")
+    assert "7/10 after your run" in after
+    assert "Back to the start of stage 1 of 7" in after  # at once, as for 6 during it
+    assert "Why: pain 7/10 after the run, above 5/10." in after
+    ann.later(days=1)
+    morning = await ann.say("1")
+    assert "Good run" not in morning and "Up to stage 2" not in morning
+    ladder = await ann.say("/ladder")
+    assert "stage 1 of 7" in ladder
+    assert await stage(app) == (1, 0)
+
+
+def test_pain_after_a_run_is_read_as_pain_during_it_is() -> None:
+    low = plans.RunAnswers(plans.LOW, plans.NO_TROUBLE, plans.SAME)
+    assert plans.verdict(low) is Outcome.GOOD
+    assert plans.verdict(replace(low, after=5)) is Outcome.GOOD
+    assert plans.verdict(replace(low, after=6)) is Outcome.BACK
+    # Decided at once, as pain above 5 during it is: no question waits for the morning.
+    assert plans.verdict(plans.RunAnswers(plans.LOW, None, None, after=8)) is Outcome.BACK
 
 
 async def test_an_episode_pauses_the_ladder_and_it_goes_on_once_cleared(app: App) -> None:

@@ -9,6 +9,7 @@ pain rules allow. The rules themselves are in bot/plans.py.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 from bot import actions, formatting, plans, trends
@@ -369,10 +370,11 @@ def _answers(run: LadderRun) -> RunAnswers:
 
 async def _progress(ctx: Ctx, run: LadderRun, intro: str) -> list[Reply]:
     """Settle the run if its answers decide it, else ask its next question."""
-    outcome = plans.verdict(_answers(run))
+    answers = replace(_answers(run), after=await _after_score(ctx, run))
+    outcome = plans.verdict(answers)
     if outcome is not None:
-        return [await _settle(ctx, run, outcome, intro)]
-    question = plans.next_question(_answers(run))
+        return [await _settle(ctx, run, outcome, intro, answers.after)]
+    question = plans.next_question(answers)
     ordinal = run.day.toordinal()
     lead = [intro.strip()] if intro.strip() else []
     if question == "pain":
@@ -422,16 +424,27 @@ def morning_question(run: LadderRun, today: date, intro: str = "") -> Reply:
     return Reply(f"{intro} {text}".strip(), buttons=(row,), private=True)
 
 
-def _back_reason(run: LadderRun) -> str:
+async def _after_score(ctx: Ctx, run: LadderRun) -> int | None:
+    """The score given for pain after the run, if there is one."""
+    assert ctx.person is not None
+    scores = await repo.run_scores(ctx.session, ctx.person.id, run.day)
+    return next((sc for d, sc, phase in scores if d == run.day and phase == "after"), None)
+
+
+def _back_reason(run: LadderRun, after: int | None = None) -> str:
     if run.pain == plans.HIGH:
         return "pain above 5/10 during the run"
+    if after is not None and after > plans.AFTER_LIMIT:
+        return f"pain {formatting.score(after)} after the run, above {plans.AFTER_LIMIT}/10"
     if run.trouble in TROUBLE_WORDS:
         return TROUBLE_WORDS[run.trouble]
     return "pain worse the next morning"
 
 
-async def _settle(ctx: Ctx, run: LadderRun, outcome: Outcome, intro: str) -> Reply:
-    """Record what the run did to the ladder and say so."""
+async def _settle(
+    ctx: Ctx, run: LadderRun, outcome: Outcome, intro: str, after: int | None = None
+) -> Reply:
+    """Record what the run did to the ladder and say so (`after`: its after-run score)."""
     person = ctx.person
     assert person is not None and person.ladder_stage is not None
     ladder = ctx.content.return_to_run
@@ -458,8 +471,8 @@ async def _settle(ctx: Ctx, run: LadderRun, outcome: Outcome, intro: str) -> Rep
             else f"Back to the start of {_stage_line(ctx, 1)}"
         )
         lead.append(
-            f"{where}. Why: {_back_reason(run)}. Rest for a day or two, and stop a run if it "
-            "starts to hurt sharply."
+            f"{where}. Why: {_back_reason(run, after)}. Rest for a day or two, and stop a run "
+            "if it starts to hurt sharply."
         )
     elif outcome is Outcome.REPEAT:
         thanks = "" if lead else "Thanks. "  # after "...so it settled." it would read oddly
