@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
+from bot.trends import RUN_PAIN_LIMIT
+
 # Pain during a ladder run, as the buttons ask it and a during score is read.
 LOW, MID, HIGH = "0-3", "4-5", "6-10"
 PAIN_BANDS = (LOW, MID, HIGH)
 # What else happened on the run; any of these steps back a stage.
 NO_TROUBLE = "none"
 TROUBLES = ("sharp", "built", "gait")
-# Pain after a run above this is too much, as during it (the pain-monitoring model).
-AFTER_LIMIT = 5
 # The next morning, against the morning before the run.
 SAME, WORSE = "same", "worse"
 
@@ -72,7 +72,7 @@ def verdict(run: RunAnswers) -> Outcome | None:
     """
     if run.pain == HIGH or (run.trouble is not None and run.trouble != NO_TROUBLE):
         return Outcome.BACK
-    if run.after is not None and run.after > AFTER_LIMIT:
+    if run.after is not None and run.after > RUN_PAIN_LIMIT:
         return Outcome.BACK
     if run.morning == WORSE:
         return Outcome.BACK

@@ -434,8 +434,8 @@ async def _after_score(ctx: Ctx, run: LadderRun) -> int | None:
 def _back_reason(run: LadderRun, after: int | None = None) -> str:
     if run.pain == plans.HIGH:
         return "pain above 5/10 during the run"
-    if after is not None and after > plans.AFTER_LIMIT:
-        return f"pain {formatting.score(after)} after the run, above {plans.AFTER_LIMIT}/10"
+    if after is not None and after > trends.RUN_PAIN_LIMIT:
+        return f"pain {formatting.score(after)} after the run, above {trends.RUN_PAIN_LIMIT}/10"
     if run.trouble in TROUBLE_WORDS:
         return TROUBLE_WORDS[run.trouble]
     return "pain worse the next morning"
